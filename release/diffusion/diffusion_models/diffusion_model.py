@@ -131,8 +131,8 @@ class DiffusionModel:
         """
         cond = self._check_batch(data, cond)
         data = data.to(self.device, torch.float32)
-        # TODO task 2.2.1: Algorithm 1 — t ~ U{0..T-1}, eps ~ N(0, I), MSE to eps
-        raise NotImplementedError("task 2.2.1: Algorithm 1 — t ~ U{0..T-1}, eps ~ N(0, I), MSE to eps")
+        # TODO task 2.2.1: Algorithm 1 — t ~ U{0..T-1}, eps ~ N(0, I), x_t = add_noise, cond = self.drop_condition(cond), MSE to eps
+        raise NotImplementedError("task 2.2.1: Algorithm 1 — t ~ U{0..T-1}, eps ~ N(0, I), x_t = add_noise, cond = self.drop_condition(cond), MSE to eps")
 
     # ------------------------------------------------------------------ sampling (task 2.2.3)
     @torch.no_grad()

@@ -135,7 +135,7 @@ class DiffusionModel:
         """
         cond = self._check_batch(data, cond)
         data = data.to(self.device, torch.float32)
-        ### BEGIN SOLUTION task 2.2.1: Algorithm 1 — t ~ U{0..T-1}, eps ~ N(0, I), MSE to eps
+        ### BEGIN SOLUTION task 2.2.1: Algorithm 1 — t ~ U{0..T-1}, eps ~ N(0, I), x_t = add_noise, cond = self.drop_condition(cond), MSE to eps
         batch_size = data.shape[0]
         t = randint(0, self.noise_scheduler.num_steps, (batch_size,), device=self.device, generator=generator)
         eps = randn(data.shape, device=self.device, generator=generator)
