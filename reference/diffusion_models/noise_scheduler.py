@@ -107,8 +107,11 @@ class NoiseScheduler:
         t = check_timestep(t, self.num_steps)
 
         if threshold:
-            beta_t, alpha_t, alpha_bar_t = self.betas[t], self.alphas[t], self.alpha_bars[t]
+            alpha_t, alpha_bar_t = self.alphas[t], self.alpha_bars[t]
             alpha_bar_prev = self.alpha_bars[t - 1] if t > 0 else torch.ones_like(alpha_bar_t)
+            # beta_t as 1 - alpha_t (equal to betas[t]): in float32 it cancels exactly against
+            # 1 - alpha_bar_t at t = 0, where the x0_hat coefficient of eq. 7 must be exactly 1.
+            beta_t = 1.0 - alpha_t
             # 1. estimate x_0 from the noise prediction, eq. 15, and clamp it to the data range
             x0_hat = (x_t - (1.0 - alpha_bar_t).sqrt() * model_prediction) / alpha_bar_t.sqrt()
             x0_hat = x0_hat.clamp(-1.0, 1.0)
