@@ -48,7 +48,9 @@ def find_regions(text: str, path: Path | str = "<text>") -> list[Region]:
         begin, end = BEGIN.match(line), END.match(line)
         if begin:
             if open_at is not None:
-                raise MarkerError(path, number, f"BEGIN SOLUTION nested inside the region opened on line {open_at[0]}")
+                raise MarkerError(
+                    path, number, f"BEGIN SOLUTION nested inside the region opened on line {open_at[0]}"
+                )
             named = NAMED.match(begin["rest"])
             if named is None:
                 raise MarkerError(
@@ -69,7 +71,9 @@ def find_regions(text: str, path: Path | str = "<text>") -> list[Region]:
             regions.append(Region(first, number, task, what, indent))
             open_at = None
     if open_at is not None:
-        raise MarkerError(path, open_at[0], f"BEGIN SOLUTION task {open_at[1]} is never closed by END SOLUTION")
+        raise MarkerError(
+            path, open_at[0], f"BEGIN SOLUTION task {open_at[1]} is never closed by END SOLUTION"
+        )
     return regions
 
 

@@ -52,8 +52,12 @@ def build(out_root: Path = REPO_ROOT, source_dir: Path = SOURCE_DIR) -> tuple[Pa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=REPO_ROOT, help="folder to write release/ and reference/ under")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPO_ROOT, help="folder to write release/ and reference/ under"
+    )
     args = parser.parse_args(argv)
     try:
         release, reference = build(args.out)

@@ -75,7 +75,9 @@ def check_timestep(t: int | torch.Tensor, num_steps: int, name: str = "t") -> in
     """A single zero-indexed timestep given as a Python int or a 0-d integer tensor; returns the int."""
     if isinstance(t, torch.Tensor):
         if t.numel() != 1 or t.dtype.is_floating_point:
-            raise ValueError(f"{name} must be a Python int or a 0-d integer tensor, got {t.dtype} {tuple(t.shape)}")
+            raise ValueError(
+                f"{name} must be a Python int or a 0-d integer tensor, got {t.dtype} {tuple(t.shape)}"
+            )
         t = int(t.item())
     if isinstance(t, bool) or not isinstance(t, numbers.Integral):
         raise TypeError(f"{name} must be a Python int, got {type(t).__name__}")

@@ -86,7 +86,10 @@ class ClassConditionalUNet2D(nn.Module):
         self.condition_dim = condition_dim
         self.num_downsamples = len(channel_mults) - 1
         self.time_embedding = nn.Sequential(
-            SinusoidalTimeEmbedding(emb_dim), nn.Linear(emb_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
+            SinusoidalTimeEmbedding(emb_dim),
+            nn.Linear(emb_dim, emb_dim),
+            nn.SiLU(),
+            nn.Linear(emb_dim, emb_dim),
         )
         self.label_embedding = nn.Embedding(condition_dim, emb_dim)
 

@@ -97,9 +97,7 @@ class ConditionalUNet1D(nn.Module):
                 )
             )
         mid = down_dims[-1]
-        self.mid = nn.ModuleList(
-            [FiLMResidualBlock1D(mid, mid, global_dim, kernel_size) for _ in range(2)]
-        )
+        self.mid = nn.ModuleList([FiLMResidualBlock1D(mid, mid, global_dim, kernel_size) for _ in range(2)])
         self.up = nn.ModuleList()
         for d_in, d_out in reversed(list(zip(down_dims[:-1], down_dims[1:], strict=True))):
             self.up.append(
@@ -118,7 +116,9 @@ class ConditionalUNet1D(nn.Module):
     def check_input_shape(self, input_shape: Sequence[int]) -> None:
         """(horizon, action_dim): the horizon must halve num_downsamples times; ValueError otherwise."""
         if len(input_shape) != 2:
-            raise ValueError(f"input_shape must be (horizon, action_dim) for sequences, got {tuple(input_shape)}")
+            raise ValueError(
+                f"input_shape must be (horizon, action_dim) for sequences, got {tuple(input_shape)}"
+            )
         factor = 2**self.num_downsamples
         horizon = input_shape[0]
         if horizon < factor or horizon % factor:
