@@ -30,3 +30,13 @@ release: setup
 
 clean:
 	rm -rf $(VENV) out
+
+# The autograder: `make grade SUBMISSION=path/to/zip-or-folder` (default: the reference), and the
+# Gradescope autograder zip in out/gradescope/.
+.PHONY: grade gradescope
+SUBMISSION ?= reference
+grade: setup
+	$(PY) -m autograder grade $(SUBMISSION) --results out/results.json
+
+gradescope: setup
+	$(PY) -m autograder.gradescope --out out/gradescope

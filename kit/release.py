@@ -3,7 +3,8 @@
     python -m kit.release            # rewrite both folders in place (make release)
     python -m kit.release --out DIR  # write them under DIR instead (the drift test does this)
 
-Python files are resolved by :mod:`kit.markers`; every other file is copied as is.
+Python files are resolved by :mod:`kit.markers`; every other file is copied as is. The autograder's
+public checks (``autograder/public/``) ship beside the package as ``release/diffusion/public_checks/``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from . import PACKAGE, REPO_ROOT, SOURCE_DIR
 from .markers import MarkerError, to_reference, to_stub
 
 SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis"}
+PUBLIC_CHECKS = REPO_ROOT / "autograder" / "public"  # single-sourced: the autograder runs the same checks
 
 
 def _source_files(root: Path) -> list[Path]:
@@ -47,6 +49,7 @@ def build(out_root: Path = REPO_ROOT, source_dir: Path = SOURCE_DIR) -> tuple[Pa
     release = out_root / "release" / "diffusion"
     reference = out_root / "reference" / PACKAGE
     _write_tree(source_dir, release, to_stub)
+    _write_tree(PUBLIC_CHECKS, release / "public_checks", to_stub)  # no markers there: copied unchanged
     _write_tree(source_dir / PACKAGE, reference, to_reference)
     return release, reference
 

@@ -1,0 +1,16 @@
+"""The autograder: property checks of every task, judged out of the student's reach.
+
+    python -m autograder grade SUBMISSION [--results results.json] [--device auto|cpu|cuda]
+
+Layout:
+    public/        the checks that ship to students (one module per task group: its probes and
+                   public checks), the judge's numeric helpers, the stand-ins; copied by
+                   ``python -m kit.release`` into release/diffusion/public_checks/
+    checks/        the hidden checks, one module per task group, and the group registry
+    closed_forms   the judge's float64 maths (hidden)
+    server, wire   what runs in the child processes beside student code, and their messages
+    sandbox        the grader's side of the children: zygote, per-group sessions, limits
+    submission     finding and copying the student's diffusion_models/
+    grader, report, cli   orchestration, results.json and the table, the command line
+    gradescope     building the Gradescope autograder zip
+"""

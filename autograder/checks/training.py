@@ -1,0 +1,279 @@
+"""Hidden checks of tasks 2.2.1 (the loss, Algorithm 1) and 2.2.2 (null-token dropout), and their group."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from ..public import strategies as sts
+from ..public import training as public
+from ..public.core import Session, check
+from ..public.judge import (
+    Failure,
+    Misconception,
+    assert_close,
+    binomial_bounds,
+    case_text,
+    fmt,
+    mean_bound,
+    network_output,
+    variance_ratio_bounds,
+)
+from . import Group, ordered
+
+
+# ================================================================================= 2.2.1
+@check(
+    "2.2.1",
+    "loss = mean((eps_theta(x_t, t, c) - eps)^2) with x_t = add_noise(x_0, eps, t), eps ~ N(0, I)",
+    points=4,
+    hint=public.LOSS_HINT,
+    error_hints=public.LOSS_ERRORS,
+    public=False,
+    examples=4,
+)
+@given(sequential=st.booleans(), num_steps=st.integers(2, 40), seed=sts.seeds)
+@example(sequential=True, num_steps=10, seed=0)
+@example(sequential=False, num_steps=25, seed=1)
+def loss_value(session: Session, sequential: bool, num_steps: int, seed: int) -> None:
+    batch = 512
+    inputs, runs = public.run_loss(
+        session,
+        sequential=sequential,
+        batch=batch,
+        num_steps=num_steps,
+        seed=seed,
+        seeds=[seed],
+        consistent=True,
+    )
+    run = runs[0]
+    case = {"sequential": sequential, "T": num_steps, "data": inputs["data"]}
+    call = public.single_call(run, inputs, case)
+    x0 = inputs["data"].astype(np.float64)
+    x_t, t = call["x_t"].astype(np.float64), call["t"]
+    if np.allclose(x_t, x0, rtol=1e-6, atol=1e-6):
+        raise Failure(
+            f"the network received the clean data x_0 ({case_text(case)}). This matches a known mistake, x_0 fed to "
+            "the network: it predicts the noise in x_t = add_noise(x_0, eps, t)."
+        )
+    if not (0 <= t.min() and t.max() < num_steps):
+        raise Failure(f"the network received timesteps outside [0, {num_steps - 1}] ({case_text(case)}).")
+    signal, spread = (
+        c.astype(np.float64)[t].reshape(batch, *([1] * (x0.ndim - 1))) for c in inputs["noise_coefs"]
+    )
+    eps = (x_t - signal * x0) / spread  # the noise that add_noise must have been given
+    n = eps.size
+    low, high = variance_ratio_bounds(n)
+    if abs(eps.mean()) > mean_bound(n) or not low <= eps.var() <= high:
+        named = ""
+        if abs(eps.mean() - 0.5) < 0.05 and abs(eps.var() - 1 / 12) < 0.02:
+            named = " This matches a known mistake, uniform noise: eps ~ N(0, I) is randn, not rand."
+        raise Failure(
+            f"the network's x_t is add_noise(x_0, eps, t) only for an eps of mean {fmt(eps.mean())} and variance "
+            f"{fmt(eps.var())}, but eps ~ N(0, I) ({case_text(case)}).{named} x_t must be "
+            "self.noise_scheduler.add_noise(data, eps, t) with eps = randn(data.shape)."
+        )
+    prediction = network_output(inputs["net"], call["x_t"], t, call["cond"], labels=not sequential)
+    squared = (prediction - eps) ** 2
+    wrong = [
+        Misconception(
+            "x_0 as the target",
+            "the network predicts the noise: F.mse_loss(prediction, eps)",
+            np.mean((prediction - x0) ** 2),
+        ),
+        Misconception(
+            "x_t as the target",
+            "the network predicts the noise eps, not x_t",
+            np.mean((prediction - x_t) ** 2),
+        ),
+        Misconception("a sum instead of a mean", "F.mse_loss averages over every element", squared.sum()),
+        Misconception(
+            "a per-sample sum",
+            "the mean runs over every element, not over the batch alone",
+            squared.reshape(batch, -1).sum(axis=1).mean(),
+        ),
+        Misconception("an L1 loss", "Algorithm 1 squares the error", np.mean(np.abs(prediction - eps))),
+        Misconception(
+            "a root mean square",
+            "the loss is the mean squared error itself, without a square root",
+            np.sqrt(np.mean(squared)),
+        ),
+    ]
+    assert_close(
+        np.asarray(run["loss"]),
+        np.asarray(squared.mean()),
+        what="the loss",
+        case=case,
+        rtol=1e-4,
+        misconceptions=wrong,
+    )
+
+
+@check(
+    "2.2.1",
+    "the condition passes through self.drop_condition on its way to the network; the caller's cond is untouched",
+    points=1,
+    hint=public.LOSS_HINT,
+    error_hints=public.LOSS_ERRORS,
+    public=False,
+    examples=3,
+)
+@given(sequential=st.booleans(), seed=sts.seeds)
+@example(sequential=False, seed=0)
+def loss_drop_wiring(session: Session, sequential: bool, seed: int) -> None:
+    batch = 8
+    mask = np.arange(batch) % 3 == 1
+    inputs, runs = public.run_loss(
+        session, sequential=sequential, batch=batch, num_steps=10, seed=seed, seeds=[seed], drop_mask=mask
+    )
+    run = runs[0]
+    case = {"sequential": sequential, "cond": inputs["cond"]}
+    call = public.single_call(run, inputs, case)
+    cond = inputs["cond"].astype(np.float64)
+    if not np.array_equal(run["cond_after"], cond):
+        raise Failure(
+            f"compute_loss_on_batch changed the caller's cond in place ({case_text(case)}): work on a new tensor."
+        )
+    if run["drop_calls"] == 0:
+        raise Failure(
+            f"compute_loss_on_batch never called self.drop_condition ({case_text(case)}). CFG training replaces "
+            "conditions by the null token before the network call: cond = self.drop_condition(cond, generator)."
+        )
+    expected = np.where(mask.reshape(-1, *([1] * (cond.ndim - 1))), 0.0, cond)
+    if not np.array_equal(call["cond"].astype(np.float64), expected):
+        raise Failure(
+            f"the network did not receive what self.drop_condition returned ({case_text(case)}): pass the dropped "
+            "condition on, net(x_t, t, dropped_cond)."
+        )
+
+
+@check(
+    "2.2.1",
+    "the same generator state gives the same loss; another state another",
+    points=1,
+    hint=public.LOSS_HINT,
+    error_hints=public.LOSS_ERRORS,
+    public=False,
+    examples=3,
+)
+@given(sequential=st.booleans(), seed=sts.seeds)
+@example(sequential=True, seed=0)
+def loss_generator(session: Session, sequential: bool, seed: int) -> None:
+    inputs, runs = public.run_loss(
+        session, sequential=sequential, batch=16, num_steps=50, seed=seed, seeds=[seed, seed, seed + 1]
+    )
+    case = {"sequential": sequential, "data": inputs["data"]}
+    first, again, other = (public.single_call(run, inputs, case) for run in runs)
+    if not (
+        np.array_equal(first["t"], again["t"])
+        and np.allclose(first["x_t"], again["x_t"], rtol=1e-6, atol=1e-7)
+    ):
+        raise Failure(
+            f"two calls with generators in the same state drew different t or eps ({case_text(case)}): draw both with "
+            "the generator, randint(0, T, (B,), generator=generator) and randn(data.shape, generator=generator)."
+        )
+    if np.array_equal(first["t"], other["t"]) and np.allclose(first["x_t"], other["x_t"]):
+        raise Failure(f"generators in different states gave the same t and eps ({case_text(case)}).")
+
+
+# ================================================================================= 2.2.2
+@check(
+    "2.2.2",
+    "drop_condition returns a new tensor of cond's shape and dtype and leaves cond unchanged",
+    points=2,
+    hint=public.DROP_HINT,
+    public=False,
+    examples=4,
+)
+@given(sequential=st.booleans(), batch=st.integers(1, 32), seed=sts.seeds)
+@example(sequential=False, batch=16, seed=0)
+@example(sequential=True, batch=16, seed=1)
+def drop_inputs_untouched(session: Session, sequential: bool, batch: int, seed: int) -> None:
+    cond = public.conditions(seed, batch, 5, sequential)
+    case = {"p_uncond": 0.5, "cond": cond}
+    public.run_drop(session, cond, 5, 0.5, [seed, seed + 1], case)  # checks the shapes and dtypes
+    out = session.call(
+        "training.drop", cond=cond, condition_dim=5, p_uncond=0.5, seeds=[seed, seed + 1]
+    )  # cached
+    if not all(np.array_equal(after, cond.astype(np.float64)) for after in out["cond_after"]):
+        raise Failure(
+            f"drop_condition changed its argument cond in place ({case_text(case)}). This matches a known mistake, "
+            "dropping in place (cond[drop] = 0): the caller's tensor must stay as it was; return a new one "
+            "(torch.where(drop, torch.zeros_like(cond), cond))."
+        )
+
+
+@check(
+    "2.2.2",
+    "drop_condition honours the generator: the same state drops the same samples",
+    points=1,
+    hint=public.DROP_HINT,
+    public=False,
+    examples=3,
+)
+@given(sequential=st.booleans(), seed=sts.seeds)
+def drop_generator(session: Session, sequential: bool, seed: int) -> None:
+    cond = public.conditions(seed, 64, 5, sequential)
+    case = {"p_uncond": 0.5, "cond": cond}
+    first, again, other = public.run_drop(session, cond, 5, 0.5, [seed, seed, seed + 1], case)
+    if not np.array_equal(first, again):
+        raise Failure(
+            f"two calls with generators in the same state dropped different samples ({case_text(case)}): draw the "
+            "coins with the generator, rand((B,), generator=generator)."
+        )
+    if np.array_equal(first, other):
+        raise Failure(
+            f"generators in different states dropped exactly the same 64 samples ({case_text(case)})."
+        )
+
+
+@check(
+    "2.2.2",
+    "every sample position is dropped at rate p_uncond, independently in every call",
+    points=2,
+    hint=public.DROP_HINT,
+    public=False,
+    examples=2,
+)
+@given(sequential=st.booleans(), p=st.sampled_from([0.25, 0.5]), seed=sts.seeds)
+@example(sequential=False, p=0.25, seed=0)
+def drop_positions(session: Session, sequential: bool, p: float, seed: int) -> None:
+    batch, draws = 32, 64
+    cond = public.conditions(seed, batch, 5, sequential)
+    case = {"p_uncond": p, "cond": cond, "calls": draws}
+    outs = public.run_drop(session, cond, 5, p, [seed * 101 + k for k in range(draws)], case)
+    dropped = np.stack([public.classify_rows(cond, out, case) for out in outs])  # (draws, B)
+    low, high = binomial_bounds(draws, p)
+    counts = dropped.sum(axis=0)
+    bad = np.flatnonzero((counts < low) | (counts > high))
+    if bad.size:
+        raise Failure(
+            f"sample {int(bad[0])} was dropped in {int(counts[bad[0]])} of {draws} calls, but each sample is dropped "
+            f"with probability p_uncond = {p} in every call ({case_text(case)}): one fresh coin per sample per call, "
+            "not a fixed choice of samples."
+        )
+    total_low, total_high = binomial_bounds(dropped.size, p)
+    if not total_low <= dropped.sum() <= total_high:
+        raise Failure(
+            f"{int(dropped.sum())} of {dropped.size} samples were dropped, a rate of {fmt(dropped.mean())} "
+            f"for p_uncond = {p} ({case_text(case)})."
+        )
+
+
+GROUP = Group(
+    name="training",
+    tasks=("2.2.1", "2.2.2"),
+    checks=ordered(
+        ("2.2.1", "2.2.2"),
+        public.CHECKS
+        + (
+            loss_value,
+            loss_drop_wiring,
+            loss_generator,
+            drop_inputs_untouched,
+            drop_generator,
+            drop_positions,
+        ),
+    ),
+)

@@ -1,0 +1,119 @@
+"""The verdicts of one grading as a printed table and as Gradescope's results.json.
+
+results.json (https://gradescope-autograders.readthedocs.io/en/latest/specs/): ``score``,
+``execution_time``, ``output``, and ``tests``, one per check, each with ``name``, ``number``,
+``score``, ``max_score``, ``status`` (passed/failed), ``output`` (the feedback) and ``visibility``.
+Feedback holds no timings, so grading a submission twice gives the same tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .public.core import Outcome
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome]
+    device: str
+    seconds: float
+    notice: str = ""
+
+    @property
+    def score(self) -> float:
+        return sum(o.score for o in self.outcomes)
+
+    @property
+    def max_score(self) -> float:
+        return sum(o.check.points for o in self.outcomes)
+
+    @property
+    def grader_errors(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.grader_error]
+
+    def by_task(self) -> dict[str, tuple[float, float]]:
+        totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for outcome in self.outcomes:
+            totals[outcome.check.task][0] += outcome.score
+            totals[outcome.check.task][1] += outcome.check.points
+        return {task: (earned, possible) for task, (earned, possible) in totals.items()}
+
+    def summary(self) -> str:
+        tasks = ", ".join(
+            f"{task} {earned:g}/{possible:g}" for task, (earned, possible) in self.by_task().items()
+        )
+        lines = [f"Graded on {self.device}: {self.score:g}/{self.max_score:g} points ({tasks})."]
+        if self.notice:
+            lines.append(self.notice)
+        if self.grader_errors:
+            lines.append(
+                f"{len(self.grader_errors)} checks hit an error of the grader itself; please tell the course staff."
+            )
+        return "\n".join(lines)
+
+    def results_json(self) -> dict[str, Any]:
+        tests = []
+        numbers: dict[str, int] = defaultdict(int)
+        for outcome in self.outcomes:
+            check = outcome.check
+            numbers[check.task] += 1
+            tests.append(
+                {
+                    "name": f"task {check.task}: {check.title}",
+                    "number": f"{check.task}.{numbers[check.task]}",
+                    "score": outcome.score,
+                    "max_score": check.points,
+                    "status": "passed" if outcome.passed else "failed",
+                    "output": outcome.feedback,
+                    "visibility": check.visibility,
+                }
+            )
+        return {
+            "score": self.score,
+            "execution_time": int(round(self.seconds)),
+            "output": self.summary(),
+            "tests": tests,
+        }
+
+    def write(self, path: Path) -> None:
+        """Write results.json atomically (a half-written file is never left behind)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(self.results_json(), indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, path)
+
+    def table(self, width: int = 110) -> str:
+        """task | points | verdict | check, with the feedback of each failed check under it."""
+        rows = [f"{'task':<7} {'points':>7}  {'verdict':<7}  check / feedback", "-" * width]
+        indent = " " * 26
+        for outcome in self.outcomes:
+            check = outcome.check
+            points = f"{outcome.score:g}/{check.points:g}"
+            verdict = "passed" if outcome.passed else "FAILED"
+            rows.append(
+                f"{check.task:<7} {points:>7}  {verdict:<7}  {textwrap.shorten(check.title, width - 26)}"
+            )
+            if not outcome.passed:
+                for line in outcome.feedback.splitlines():
+                    rows.extend(
+                        textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent + "  ")
+                        or [""]
+                    )
+        rows.append("-" * width)
+        for task, (earned, possible) in self.by_task().items():
+            rows.append(f"{task:<7} {f'{earned:g}/{possible:g}':>7}  total")
+        rows.append(self.summary())
+        return "\n".join(rows)
+
+
+def failure_results(message: str, seconds: float) -> dict[str, Any]:
+    """results.json for a grading that could not complete: zero, and why."""
+    return {"score": 0.0, "execution_time": int(round(seconds)), "output": message, "tests": []}
