@@ -25,6 +25,10 @@ lint: setup
 demo: setup
 	$(PY) -m kit.demo
 
+.PHONY: demo-robot
+demo-robot: setup
+	$(PY) -m kit.robot_demo
+
 release: setup
 	$(PY) -m kit.release
 
