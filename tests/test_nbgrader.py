@@ -1,0 +1,201 @@
+"""The real nbgrader CLI from source to grades, in a fresh course directory: the solved submission gets
+every autograded point, the untouched release none, each task exactly as `python -m autograder grade`
+scores the same zip, and the feedback never shows hidden test code."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from assignment_folders import CACHES, ZIP_NAME, collect, student_folder
+from nbgrader.api import Gradebook
+
+from kit import PACKAGE, RELEASE_DIR, REPO_ROOT, SOURCE_DIR
+from kit.notebook_source import WRITTEN_POINTS, autograder_grading
+from kit.release import graded_files
+
+ASSIGNMENT = "diffusion"
+STUDENTS = {"solved": True, "untouched": False}  # student id -> submits the reference solution
+HIDDEN_CODE = ("HIDDEN TESTS", "task_score", "notebook_grading", "prepare_autograding")
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DIFFUSION_NOTEBOOK_SMALL", "NBGRADER_EXECUTION")}
+    env["CUDA_VISIBLE_DEVICES"] = ""  # grade on the CPU, as a course server without a GPU does
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic`
+    return env
+
+
+def _nbgrader(course: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_env(),
+    )
+    assert result.returncode == 0, (
+        f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-4000:]}"
+    )
+    return result.stdout + result.stderr
+
+
+def _autograder_points(zip_path: Path, results: Path) -> dict[str, float]:
+    """Task -> points that `python -m autograder grade` gives the zip."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            str(zip_path),
+            "--results",
+            str(results),
+            "--device",
+            "cpu",
+            "--quiet",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    points: dict[str, float] = {}
+    for test in json.loads(results.read_text())["tests"]:
+        task = test["name"].split(":")[0].removeprefix("task ")
+        points[task] = points.get(task, 0.0) + test["score"]
+    return points
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory) -> Path:
+    """A course directory taken through db student add, generate_assignment, autograde,
+    generate_feedback and export, with one submission per student of STUDENTS."""
+    root = tmp_path_factory.mktemp("nbgrader")
+    course = root / "course"
+    shutil.copytree(SOURCE_DIR, course / "source" / ASSIGNMENT, ignore=CACHES)
+    shutil.copy2(REPO_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    for student in STUDENTS:
+        _nbgrader(course, "db", "student", "add", student)
+    _nbgrader(course, "generate_assignment", ASSIGNMENT)
+    for student, solved in STUDENTS.items():
+        folder = student_folder(root / student, solved)
+        collected = collect(folder)
+        assert collected.returncode == 0, collected.stderr
+        shutil.copy2(folder / ZIP_NAME, root / f"{student}.zip")
+        with zipfile.ZipFile(folder / ZIP_NAME) as upload:
+            upload.extractall(course / "submitted" / student / ASSIGNMENT)
+    _nbgrader(course, "autograde", ASSIGNMENT)
+    _nbgrader(course, "generate_feedback", ASSIGNMENT)
+    _nbgrader(course, "export")
+    return course
+
+
+def _task_scores(course: Path, student: str) -> dict[str, float]:
+    """Task -> nbgrader's auto score of its autograded cell (grade_id check_<task>)."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        return {
+            grade.name.removeprefix("check_").replace("_", "."): grade.auto_score
+            for grade in notebook.grades
+            if grade.name.startswith("check_")
+        }
+
+
+@pytest.mark.slow
+def test_generate_assignment_writes_the_committed_student_notebook(graded_course):
+    generated = graded_course / "release" / ASSIGNMENT / "diffusion.ipynb"
+    assert generated.read_bytes() == (RELEASE_DIR / "diffusion.ipynb").read_bytes(), (
+        "nbgrader generate_assignment and `python -m kit.release` disagree on the student notebook"
+    )
+
+
+@pytest.mark.slow
+def test_the_solved_submission_gets_every_autograded_point_and_the_untouched_release_none(graded_course):
+    autograded_total = sum(autograder_grading().points.values())
+    with open(graded_course / "grades.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert float(rows["solved"]["score"]) == pytest.approx(
+        autograded_total
+    )  # written answers: graded by hand
+    assert float(rows["untouched"]["score"]) == 0.0
+    assert float(rows["solved"]["max_score"]) == pytest.approx(
+        autograded_total + sum(WRITTEN_POINTS.values())
+    )
+
+
+@pytest.mark.slow
+def test_nbgrader_scores_each_task_as_the_autograder_scores_the_same_zip(graded_course, tmp_path):
+    grading = autograder_grading()
+    for student in STUDENTS:
+        nbgrader_points = _task_scores(graded_course, student)
+        autograder_points = _autograder_points(
+            graded_course.parent / f"{student}.zip", tmp_path / f"{student}.json"
+        )
+        assert nbgrader_points.keys() == grading.points.keys()
+        assert nbgrader_points == pytest.approx(autograder_points), student
+
+
+@pytest.mark.slow
+def test_autograding_never_puts_a_solution_into_the_students_package(graded_course):
+    autograded = graded_course / "autograded" / "untouched" / ASSIGNMENT / PACKAGE
+    for name in graded_files()[1:]:  # the files with TODOs: the student's own, as released
+        assert (autograded.parent / name).read_bytes() == (RELEASE_DIR / name).read_bytes(), name
+    given = [p for p in (RELEASE_DIR / PACKAGE).rglob("*.py") if "__pycache__" not in p.parts]
+    for path in given:  # the given files: nbgrader's copies from source/ equal the release's
+        assert (autograded / path.relative_to(RELEASE_DIR / PACKAGE)).read_bytes() == path.read_bytes()
+
+
+@pytest.mark.slow
+def test_the_feedback_shows_the_verdicts_but_never_hidden_test_code(graded_course):
+    for student in STUDENTS:
+        html = (graded_course / "feedback" / student / ASSIGNMENT / "diffusion.html").read_text(
+            encoding="utf-8"
+        )
+        for hidden in HIDDEN_CODE:
+            assert hidden not in html, f"{student}'s feedback shows {hidden!r}"
+        assert "Autograder, task 2.1.2" in html and "public_checks" in html
+
+
+# ---------------------------------------------------------------------------------------- the config
+def _course_config():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", str(REPO_ROOT)).load_config()
+
+
+def test_autograding_keeps_the_submitted_todo_files_and_nothing_else_of_theirs():
+    excluded = _course_config().Autograde.exclude_overwriting[ASSIGNMENT]
+    assert sorted(excluded) == sorted(name for name in graded_files() if name.endswith(".py"))
+
+
+def test_a_warning_on_stderr_does_not_zero_an_autograded_cell_but_other_stderr_still_does():
+    from nbformat.v4 import new_code_cell, new_output
+    from nbgrader.preprocessors import IgnorePattern
+    from nbgrader.utils import determine_grade
+
+    def graded(*stderr: str):
+        cell = new_code_cell("task_score('2.1.2')")
+        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "points": 10, "grade_id": "check"}
+        cell.outputs = [new_output("stream", name="stderr", text=text) for text in stderr]
+        cell.outputs += [new_output("stream", name="stdout", text="[PASS] ...\n")]
+        cell.outputs += [new_output("execute_result", data={"text/plain": "7.5"}, execution_count=1)]
+        return IgnorePattern(config=_course_config()).preprocess_cell(cell, {}, 0)[0]
+
+    warnings = (
+        "/x/torch/nn/modules/module.py:12: UserWarning: something harmless\n  warnings.warn(\n",
+        "/x/hypothesis/core.py:3: HypothesisDeprecationWarning: soon\n",
+        "training: 100%|##########| 6/6 [00:01<00:00, 5.2step/s]\n",
+    )
+    assert determine_grade(graded(*warnings)) == (7.5, 10.0)
+    assert determine_grade(graded("my debug print\n")) == (0, 10.0)
