@@ -111,3 +111,18 @@ class NoiseScheduler:
 
         # TODO task 2.1.2: add sigma_t z with sigma_t^2 = beta_t, none at t = 0
         raise NotImplementedError("task 2.1.2: add sigma_t z with sigma_t^2 = beta_t, none at t = 0")
+
+
+def scaled_linear_betas(num_steps: int) -> tuple[float, float]:
+    """(beta_start, beta_end) of DDPM's linear schedule (1e-4 ... 0.02 at T = 1000) stretched to ``num_steps``.
+
+    Ho et al.'s ends were set for T = 1000. With fewer steps they leave signal in x_{T-1}
+    (alpha_bar_{T-1} = 0.13 at T = 200, 0.6 at T = 50), while sampling starts from pure noise. Scaling
+    both ends by 1000 / T keeps alpha_bar_{T-1} near 4e-5 for any T (Nichol & Dhariwal 2021, Sec. 3.2;
+    improved-diffusion's ``get_named_beta_schedule("linear", T)``); at T = 1000 it is the spec's default.
+    """
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"num_steps must be an int >= 1, got {num_steps!r}")
+    scale = 1000.0 / num_steps
+    beta_end = min(0.02 * scale, 0.999)
+    return min(1e-4 * scale, beta_end), beta_end

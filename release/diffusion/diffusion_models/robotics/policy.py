@@ -17,7 +17,7 @@ from torch.utils.data import TensorDataset
 
 from ..diffusion_model import DiffusionModel
 from ..networks import ConditionalUNet1D
-from ..noise_scheduler import NoiseScheduler
+from ..noise_scheduler import NoiseScheduler, scaled_linear_betas
 from .normalizer import Normalizer
 from .replay_buffer import ReplayBuffer
 from .windows import check_horizons, make_windows
@@ -36,14 +36,6 @@ class PolicyConfig:
 
     def __post_init__(self) -> None:
         check_horizons(self.state_horizon, self.action_horizon, self.num_actions)
-
-
-def scaled_linear_betas(denoising_steps: int) -> tuple[float, float]:
-    """(beta_start, beta_end) of DDPM's linear schedule (1e-4 ... 0.02 over 1000 steps) stretched to
-    ``denoising_steps``, so that alpha_bar_{T-1} stays near 0 and x_{T-1} is nearly pure noise
-    (Nichol & Dhariwal 2021, Sec. 3.2). With the unscaled betas and T = 50, alpha_bar_{T-1} = 0.6."""
-    scale = 1000.0 / denoising_steps
-    return min(1e-4 * scale, 0.5), min(0.02 * scale, 0.999)
 
 
 def policy_dataset(

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from ..diffusion_model import DiffusionModel
-from ..noise_scheduler import NoiseScheduler
+from ..noise_scheduler import NoiseScheduler, scaled_linear_betas
 from .augment import augment
 from .datasets import LabelledImages, load_cifar10, load_digits, resize_images, select_classes
 from .plotting import plot_image
@@ -41,19 +41,6 @@ def tensor_to_images(x: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) float in [-1, 1] (clipped outside) -> (N, H, W, C) uint8 in [0, 255]."""
     u = ((x.detach().float().cpu().clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)  # (N, C, H, W)
     return u.permute(0, 2, 3, 1).contiguous().numpy()  # (N, H, W, C)
-
-
-def scaled_linear_betas(num_steps: int) -> tuple[float, float]:
-    """(beta_start, beta_end) of the linear schedule stretched to ``num_steps`` steps.
-
-    Ho et al.'s 1e-4 ... 0.02 was set for T = 1000. With fewer steps it leaves signal in x_{T-1}
-    (alpha_bar_{T-1} = 0.13 at T = 200), while sampling starts from pure noise. Scaling both ends by
-    1000 / T keeps alpha_bar_{T-1} near 4e-5 for any T (Nichol & Dhariwal 2021, improved-diffusion's
-    ``get_named_beta_schedule("linear", T)``); at T = 1000 it is the spec's default schedule.
-    """
-    scale = 1000.0 / num_steps
-    beta_end = min(0.02 * scale, 0.999)
-    return min(1e-4 * scale, beta_end), beta_end
 
 
 class _StepProgress:
