@@ -1,7 +1,7 @@
 """The check registry: one module per task group, each holding that group's hidden checks and its GROUP.
 
 A task group is graded in one child process with one time limit, so a crash, hang or memory blow-up
-costs only the tasks of that group. Adding a task group (2.3.1 image generator, 2.4.x robotics):
+costs only the tasks of that group. Adding a task group (see image.py and robotics.py for recent ones):
 
 1. ``autograder/public/<name>.py``: the group's probes (``@probe``, calling the student's code) and
    its public checks (``@check(..., public=True)``), listed in that module's ``CHECKS``; add the module
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..public.core import Check
 
-GROUP_MODULES = ("scheduler", "denoise", "training", "sampling")
+GROUP_MODULES = ("scheduler", "denoise", "training", "sampling", "image", "robotics")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ from pathlib import Path
 
 NS = "noise_scheduler.py"
 DM = "diffusion_model.py"
+IG = "computer_vision/image_gen.py"
+WIN = "robotics/windows.py"
+NORM = "robotics/normalizer.py"
+ROLL = "robotics/rollout.py"
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,64 @@ GUIDE = "eps = (1.0 + w) * eps_cond - w * eps_null  # CFG eq. 6"
 STEP = "x_t = scheduler.denoise_step(eps, t, x_t, threshold=threshold, generator=generator)"
 NET_CALLS = """                eps_cond = net(x_t, t_batch, cond)
                 eps_null = net(x_t, t_batch, null)
+"""
+SHAPES = """        height, width, channels = self.data.images.shape[1:]
+        self.input_shape = (channels, height, width)
+        self.condition_dim = len(self.class_ids) + 1  # classes 1..K plus the null token 0
+        self.policy = DiffusionModel(
+            self.input_shape,
+            self.condition_dim,
+            sequential=False,
+            denoising_steps=denoising_steps,
+            p_uncond=p_uncond,
+            weights_path=weights_path,
+            device=device,
+            network=network,
+        )
+"""
+INPUT_SHAPE = "self.input_shape = (channels, height, width)"
+CONDITION_DIM = "self.condition_dim = len(self.class_ids) + 1  # classes 1..K plus the null token 0"
+WINDOWS = """    ends = episode_ends.astype(np.int64)
+    starts = np.concatenate([[0], ends[:-1]])  # (E,)
+    episode = np.repeat(np.arange(len(ends)), ends - starts)  # (N,) episode of each step
+    t = np.arange(num_steps)[:, None]  # (N, 1)
+    state_index = t + np.arange(1 - state_horizon, 1)[None, :]  # (N, h): t-h+1 ... t
+    state_index = np.maximum(state_index, starts[episode][:, None])  # pad with the episode's first state
+    action_index = t + np.arange(action_horizon)[None, :]  # (N, H): t ... t+H-1
+    action_index = np.minimum(action_index, ends[episode][:, None] - 1)  # pad with its last action
+    conds = states[state_index].reshape(num_steps, state_horizon * state_dim)  # (N, h * S)
+    samples = actions[action_index]  # (N, H, A)
+"""
+ACTION_INDEX = "action_index = t + np.arange(action_horizon)[None, :]  # (N, H): t ... t+H-1"
+STATE_PAD = (
+    "state_index = np.maximum(state_index, starts[episode][:, None])  # pad with the episode's first state"
+)
+NORMALIZE = "return 2.0 * (x - minimum) / span - 1.0"
+UNNORMALIZE = "return (x + 1.0) / 2.0 * span + minimum"
+HISTORY = "cond = state_normalizer.normalize(np.stack(history)).reshape(1, -1)  # (1, h * S)"
+PLAN_CALL = "plan = policy.generate_sample(cond, generator=generator)  # (1, H, A) normalized"
+UNNORMALIZE_PLAN = (
+    "plan = action_normalizer.unnormalize(plan[0].detach().cpu().numpy())  # (H, A) in env units"
+)
+EXECUTE = "for action in plan[:num_actions]:"
+STOP = "            if done:\n                break\n"
+ROLLOUT = """    while not done and len(actions) < max_steps:
+        cond = state_normalizer.normalize(np.stack(history)).reshape(1, -1)  # (1, h * S)
+        cond = torch.as_tensor(cond, dtype=torch.float32)
+        plan = policy.generate_sample(cond, generator=generator)  # (1, H, A) normalized
+        if tuple(plan.shape[1:2]) != (action_horizon,) or plan.shape[0] != 1:
+            raise ValueError(f"plan has shape {tuple(plan.shape)}, not (1, {action_horizon}, A)")
+        plan = action_normalizer.unnormalize(plan[0].detach().cpu().numpy())  # (H, A) in env units
+        plans.append(plan)
+        for action in plan[:num_actions]:
+            observation, reward, terminated, truncated, info = env.step(action)
+            history.append(observation)
+            states.append(observation)
+            actions.append(action)
+            rewards.append(reward)
+            done = terminated or truncated or len(actions) >= max_steps
+            if done:
+                break
 """
 
 BUGS: tuple[Mutant, ...] = (
@@ -411,9 +473,161 @@ BUGS: tuple[Mutant, ...] = (
         "pass threshold",
     ),
     bug("x-T-uniform", "2.2.3", DM, X_T_DRAW, X_T_DRAW.replace("randn(", "rand("), "uniform noise"),
+    # ---------------------------------------------------------------- 2.3.1
+    bug(
+        "image-no-null-token",
+        "2.3.1",
+        IG,
+        CONDITION_DIM,
+        "self.condition_dim = len(self.class_ids)",
+        "forgetting the null token",
+    ),
+    bug(
+        "image-channels-last",
+        "2.3.1",
+        IG,
+        INPUT_SHAPE,
+        "self.input_shape = (height, width, channels)",
+        "channels last",
+    ),
+    bug(
+        "image-ten-classes",
+        "2.3.1",
+        IG,
+        CONDITION_DIM,
+        "self.condition_dim = 11",
+        "hard-coded number of classes",
+    ),
+    bug("image-drops-network", "2.3.1", IG, "            network=network,\n", "", "network"),
+    # ---------------------------------------------------------------- 2.4.1
+    bug(
+        "windows-actions-one-late",
+        "2.4.1",
+        WIN,
+        ACTION_INDEX,
+        "action_index = t + np.arange(1, action_horizon + 1)[None, :]",
+        "one step late",
+    ),
+    bug(
+        "windows-pad-from-other-episode",
+        "2.4.1",
+        WIN,
+        STATE_PAD,
+        "state_index = np.maximum(state_index, 0)",
+        "another episode",
+    ),
+    bug("windows-wrap-around", "2.4.1", WIN, f"    {STATE_PAD}\n", "", "wrap around"),
+    bug(
+        "windows-newest-first",
+        "2.4.1",
+        WIN,
+        "np.arange(1 - state_horizon, 1)[None, :]",
+        "np.arange(0, -state_horizon, -1)[None, :]",
+        "newest first",
+    ),
+    bug("normalize-zero-one", "2.4.1", NORM, NORMALIZE, "return (x - minimum) / span", "[0, 1]"),
+    bug(
+        "unnormalize-no-half", "2.4.1", NORM, UNNORMALIZE, "return (x + 1.0) * span + minimum", "missing / 2"
+    ),
+    # ---------------------------------------------------------------- 2.4.2
+    bug(
+        "rollout-not-unnormalized",
+        "2.4.2",
+        ROLL,
+        UNNORMALIZE_PLAN,
+        "plan = plan[0].detach().cpu().numpy()",
+        "normalization not undone",
+    ),
+    bug("rollout-whole-plan", "2.4.2", ROLL, EXECUTE, "for action in plan:", "whole plan executed"),
+    bug("rollout-stops-at-plan-end", "2.4.2", ROLL, STOP, "", "finished episode"),
+    bug(
+        "rollout-newest-first",
+        "2.4.2",
+        ROLL,
+        HISTORY,
+        HISTORY.replace("np.stack(history)", "np.stack(list(history)[::-1])"),
+        "newest first",
+    ),
+    bug(
+        "rollout-drops-generator",
+        "2.4.2",
+        ROLL,
+        PLAN_CALL,
+        "plan = policy.generate_sample(cond)",
+        "generator",
+    ),
 )
 
 REWRITES: tuple[Mutant, ...] = (
+    Mutant(
+        "image-keywords",
+        ("2.3.1",),
+        (
+            Edit(
+                IG,
+                SHAPES,
+                "        first = torch.as_tensor(self.data.images[:1]).permute(0, 3, 1, 2)  # (1, C, H, W)\n"
+                "        self.input_shape = tuple(first.shape[1:])\n"
+                "        self.condition_dim = 1 + len(self.class_names)\n"
+                "        self.policy = DiffusionModel(\n"
+                "            input_shape=self.input_shape,\n"
+                "            condition_dim=self.condition_dim,\n"
+                "            network=network,\n"
+                "            device=device,\n"
+                "            weights_path=weights_path,\n"
+                "            p_uncond=p_uncond,\n"
+                "            denoising_steps=denoising_steps,\n"
+                "            sequential=False,\n"
+                "        )\n",
+            ),
+        ),
+        rewrite=True,
+    ),
+    Mutant(
+        "robotics-loops-and-tensors",
+        ("2.4.1", "2.4.2"),
+        (
+            Edit(
+                WIN,
+                WINDOWS,
+                "    conds = np.empty((num_steps, state_horizon * state_dim), dtype=states.dtype)\n"
+                "    samples = np.empty((num_steps, action_horizon, actions.shape[1]), dtype=actions.dtype)\n"
+                "    start = 0\n"
+                "    for end in episode_ends.tolist():\n"
+                "        for n in range(start, end):\n"
+                "            history = [states[max(start, n - k)] for k in range(state_horizon - 1, -1, -1)]\n"
+                "            conds[n] = np.concatenate(history)\n"
+                "            samples[n] = np.stack([actions[min(end - 1, n + k)] for k in range(action_horizon)])\n"
+                "        start = end\n",
+            ),
+            Edit(NORM, NORMALIZE, "return (x - minimum) * (2.0 / span) - 1.0"),
+            Edit(NORM, UNNORMALIZE, "return minimum + span * (x + 1.0) / 2.0"),
+            Edit(
+                ROLL,
+                ROLLOUT,
+                "    step = 0\n"
+                "    while step < max_steps:\n"
+                "        window = torch.as_tensor(np.stack(list(history)), dtype=torch.float64)  # (h, S)\n"
+                "        cond = state_normalizer.normalize(window).reshape(1, -1).float()  # (1, h * S)\n"
+                "        sampled = policy.generate_sample(cond, generator=generator)[0].cpu().double()\n"
+                "        plan = action_normalizer.unnormalize(sampled).numpy()  # (H, A)\n"
+                "        plans.append(plan)\n"
+                "        for k in range(num_actions):\n"
+                "            observation, reward, terminated, truncated, info = env.step(plan[k])\n"
+                "            history.append(observation)\n"
+                "            states.append(observation)\n"
+                "            actions.append(plan[k])\n"
+                "            rewards.append(reward)\n"
+                "            step += 1\n"
+                "            if terminated or truncated or step == max_steps:\n"
+                "                done = True\n"
+                "                break\n"
+                "        if done:\n"
+                "            break\n",
+            ),
+        ),
+        rewrite=True,
+    ),
     Mutant(
         "loops",
         ("2.1.1b", "2.2.2"),

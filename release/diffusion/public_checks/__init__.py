@@ -13,10 +13,10 @@ each holding its probes and its public checks.
 
 from __future__ import annotations
 
-from . import denoise, sampling, scheduler, training
+from . import denoise, image, robotics, sampling, scheduler, training
 from .core import Check, Outcome, run_check
 
-GROUPS = (scheduler, denoise, training, sampling)
+GROUPS = (scheduler, denoise, training, sampling, image, robotics)
 PUBLIC_CHECKS: tuple[Check, ...] = tuple(c for module in GROUPS for c in module.CHECKS)
 
 

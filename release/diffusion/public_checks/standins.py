@@ -8,6 +8,11 @@
   denoise_step are affine maps whose coefficients the judge chooses and records every call. It holds
   no solution of any task, only the numbers it is given.
 - :class:`DropSpy` replaces ``model.drop_condition`` to see that compute_loss_on_batch uses it.
+- :class:`ScalarNetwork` is a one-parameter network (w * x_t) for the image generator's model, so its
+  weights can be saved and loaded without building a U-Net.
+- For the rollout (task 2.4.2): :class:`ScriptedEnv` (known dynamics, records every step),
+  :class:`PlanRecorder` (a policy returning the judge's plans, recording each generate_sample call) and
+  :class:`AffineNormalizer` (in place of the Normalizer of task 2.4.1).
 
 Each validates its inputs like the kit's own code, so a misuse fails with the kit's message.
 This module needs torch and is only imported where student code runs.
@@ -216,3 +221,160 @@ class DropSpy:
             return cond.clone()
         drop = torch.as_tensor(self.mask, device=cond.device).view(-1, *([1] * (cond.dim() - 1)))
         return torch.where(drop, torch.zeros_like(cond), cond)
+
+
+# ------------------------------------------------------------------------------------ robotics (2.4.2)
+def _plain(value: Any) -> np.ndarray:
+    """float64 numpy copy of an array-like or a tensor (on any device)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().to("cpu", torch.float64)
+    return np.array(value, dtype=np.float64)
+
+
+class AffineNormalizer:
+    """A Normalizer stand-in: normalize(x) = 2 (x - low) / span - 1, unnormalize its inverse, per feature.
+
+    The judge chooses low (D,) and span (D,) > 0. Numpy in gives numpy out (float32 for float32 input),
+    a tensor in gives a tensor of its dtype on its device, as the kit's Normalizer does.
+    """
+
+    def __init__(self, low: np.ndarray, span: np.ndarray) -> None:
+        self.low = np.asarray(low, dtype=np.float64).reshape(-1)
+        self.span = np.asarray(span, dtype=np.float64).reshape(-1)
+        self.minimum = self.low.astype(np.float32)
+        self.maximum = (self.low + self.span).astype(np.float32)
+
+    @property
+    def dim(self) -> int:
+        return len(self.low)
+
+    def _apply(self, x: Any, forward: bool) -> Any:
+        if tuple(np.shape(x))[-1:] != (self.dim,):
+            raise ValueError(f"x must have shape (..., {self.dim}), got {tuple(np.shape(x))}")
+        values = _plain(x)
+        out = (
+            2.0 * (values - self.low) / self.span - 1.0
+            if forward
+            else (values + 1.0) / 2.0 * self.span + self.low
+        )
+        if isinstance(x, torch.Tensor):
+            dtype = x.dtype if x.dtype.is_floating_point else torch.float32
+            return torch.as_tensor(out, dtype=dtype, device=x.device)
+        return out.astype(np.result_type(np.asarray(x).dtype, np.float32))
+
+    def normalize(self, x: Any) -> Any:
+        return self._apply(x, True)
+
+    def unnormalize(self, x: Any) -> Any:
+        return self._apply(x, False)
+
+
+class ScriptedEnv:
+    """A gymnasium-style environment with known dynamics; records every reset and step.
+
+    s_{k+1} = decay * s_k + M a_k + offset (float64 inside, float32 observations out); the reward of
+    step k (1-based) is k. ``terminate_at``/``truncate_at``: the step whose result says terminated
+    (with info["success"] True) or truncated. Like the kit's environment, a step after the end raises.
+    """
+
+    def __init__(
+        self,
+        start: np.ndarray,
+        decay: float,
+        mixing: np.ndarray,
+        offset: np.ndarray,
+        terminate_at: int | None = None,
+        truncate_at: int | None = None,
+    ) -> None:
+        self.start = np.asarray(start, dtype=np.float64)
+        self.decay = float(decay)
+        self.mixing = np.asarray(mixing, dtype=np.float64)  # (S, A)
+        self.offset = np.asarray(offset, dtype=np.float64)
+        self.terminate_at, self.truncate_at = terminate_at, truncate_at
+        self.seeds: list[Any] = []
+        self.actions: list[np.ndarray] = []
+        self._state = self.start.copy()
+        self._done = False
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
+        self.seeds.append(seed)
+        self._state = self.start.copy()
+        self._done = False
+        return self._state.astype(np.float32), {"success": False, "collision": False, "step": 0}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._done:
+            raise RuntimeError(
+                f"step() called on a finished episode (it ended at step {len(self.actions)}): the rollout must "
+                "stop as soon as env.step returns terminated or truncated, even in the middle of a plan"
+            )
+        action_dim = self.mixing.shape[1]
+        target = _plain(action).reshape(-1)
+        if target.shape != (action_dim,) or not np.all(np.isfinite(target)):
+            raise ValueError(
+                f"env.step takes one finite action of shape ({action_dim},), got shape {tuple(np.shape(action))}"
+            )
+        self.actions.append(target)
+        self._state = self.decay * self._state + self.mixing @ target + self.offset
+        step = len(self.actions)
+        terminated = step == self.terminate_at
+        truncated = not terminated and step == self.truncate_at
+        self._done = terminated or truncated
+        info = {"success": terminated, "collision": False, "step": step}
+        return self._state.astype(np.float32), float(step), terminated, truncated, info
+
+
+class PlanRecorder:
+    """A policy stand-in: generate_sample returns the judge's plan number k (cycling), records each call.
+
+    plans: (P, H, A) normalized plans; the k-th call returns plans[k % P] as a (1, H, A) float32 tensor on
+    ``device``. It validates cond as the kit's DiffusionModel does (a tensor of shape (B, condition_dim)).
+    """
+
+    def __init__(self, plans: np.ndarray, condition_dim: int, device: torch.device) -> None:
+        self.plans = np.asarray(plans, dtype=np.float32)
+        self.condition_dim = int(condition_dim)
+        self.device = device
+        self.expected_generator: torch.Generator | None = None
+        self.calls: list[dict[str, Any]] = []
+
+    def generate_sample(
+        self,
+        cond: torch.Tensor,
+        guidance_weight: float = 0.0,
+        threshold: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        if not isinstance(cond, torch.Tensor):
+            raise TypeError(f"cond must be a torch.Tensor, got {type(cond).__name__}")
+        if cond.dim() != 2 or cond.shape[1] != self.condition_dim:
+            raise ValueError(
+                f"cond must have shape (B, condition_dim) = (1, {self.condition_dim}) (state_horizon * state_dim), "
+                f"got {tuple(cond.shape)}"
+            )
+        if generator is None:
+            given = "none"
+        else:
+            given = "same" if generator is self.expected_generator else "other"
+        self.calls.append(
+            {
+                "cond": _numpy(cond).astype(np.float64),
+                "dtype": str(cond.dtype).replace("torch.", ""),
+                "generator": given,
+            }
+        )
+        plan = self.plans[(len(self.calls) - 1) % len(self.plans)]
+        return torch.as_tensor(plan, dtype=torch.float32, device=self.device)[None]  # (1, H, A)
+
+
+class ScalarNetwork(nn.Module):
+    """A noise-prediction stand-in with one parameter: net(x_t, t, cond) = w * x_t (w starts at 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(()))
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.w * x_t

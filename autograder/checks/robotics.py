@@ -1,0 +1,339 @@
+"""Hidden checks of tasks 2.4.1 (training windows, the Normalizer) and 2.4.2 (the rollout), and their group."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from ..public import robotics as public
+from ..public import strategies as sts
+from ..public.core import Session, check
+from ..public.judge import Failure, Misconception, array, assert_close, case_text, fmt
+from . import Group, ordered
+
+
+# ================================================================================= 2.4.1: windows
+@check(
+    "2.4.1",
+    "windows at episode edges are padded with that episode's own first state and last action, never another's",
+    points=2,
+    hint=public.WINDOWS_HINT,
+    public=False,
+    examples=4,
+)
+@given(
+    lengths=st.lists(st.integers(1, 7), min_size=2, max_size=5),
+    h=st.integers(2, 5),
+    horizon=st.integers(2, 8),
+    state_dim=st.integers(1, 3),
+    action_dim=st.integers(1, 2),
+)
+@example(lengths=[4, 6], h=3, horizon=4, state_dim=2, action_dim=2)
+@example(lengths=[2, 1, 3], h=5, horizon=8, state_dim=1, action_dim=1)
+def windows_padding(
+    session: Session, lengths: list[int], h: int, horizon: int, state_dim: int, action_dim: int
+) -> None:
+    data, out, case = public.run_windows(session, lengths, h, horizon, state_dim, action_dim)
+    state_steps, action_steps = public.windows_steps(out, data, h, horizon, case)
+    ends = data["episode_ends"]
+    public.judge_windows(
+        state_steps, action_steps, public.window_indices(ends, h, horizon), ends, h, horizon, case
+    )
+
+
+@check(
+    "2.4.1",
+    "make_windows equals a float64 loop over every step of every episode, on random data",
+    points=2,
+    hint=public.WINDOWS_HINT,
+    public=False,
+    examples=4,
+)
+@given(
+    lengths=st.lists(st.integers(1, 20), min_size=1, max_size=6),
+    h=st.integers(1, 6),
+    horizon=st.integers(1, 10),
+    state_dim=st.integers(1, 5),
+    action_dim=st.integers(1, 4),
+    seed=sts.seeds,
+)
+@example(lengths=[9, 3, 14], h=4, horizon=6, state_dim=5, action_dim=2, seed=0)
+def windows_values(
+    session: Session, lengths: list[int], h: int, horizon: int, state_dim: int, action_dim: int, seed: int
+) -> None:
+    rng = sts.rng(seed)
+    total = int(sum(lengths))
+    data = {
+        "states": rng.standard_normal((total, state_dim)).astype(np.float32),
+        "actions": rng.standard_normal((total, action_dim)).astype(np.float32),
+        "episode_ends": np.cumsum(lengths).astype(np.int64),
+    }
+    case = {"episode lengths": "/".join(map(str, lengths)), "state_horizon": h, "action_horizon": horizon}
+    out = session.call("robotics.windows", **data, state_horizon=h, action_horizon=horizon)
+    states, actions = data["states"].astype(np.float64), data["actions"].astype(np.float64)
+
+    def gathered(**keywords: object) -> tuple[np.ndarray, np.ndarray]:
+        state_steps, action_steps = public.window_indices(data["episode_ends"], h, horizon, **keywords)
+        return states[state_steps].reshape(total, h * state_dim), actions[action_steps]  # (N, h*S), (N, H, A)
+
+    conds, samples = gathered()
+    for what, got, want, index in (
+        ("conds", out["conds"], conds, 0),
+        ("samples", out["samples"], samples, 1),
+    ):
+        assert_close(
+            array(got, f"make_windows' {what}"),
+            want,
+            what=f"make_windows' {what}",
+            case=case,
+            rtol=1e-6,
+            misconceptions=[
+                Misconception(name, explanation, gathered(**keywords)[index])
+                for name, explanation, keywords in public.WINDOW_MISTAKES
+            ],
+        )
+
+
+# ================================================================================= 2.4.1: the Normalizer
+@check(
+    "2.4.1",
+    "normalize = 2 (x - min) / (max - min) - 1 and unnormalize its inverse, elementwise over (..., D), inside and "
+    "outside the range; tensors keep their dtype; a constant feature maps to 0 and back",
+    points=2,
+    hint=public.NORMALIZE_HINT,
+    public=False,
+    examples=5,
+)
+@given(
+    dim=st.integers(1, 5),
+    batch=st.lists(st.integers(1, 4), min_size=0, max_size=2),
+    tensor_dtype=st.sampled_from([None, "float32", "float64"]),
+    constant=st.booleans(),
+    seed=sts.seeds,
+)
+@example(dim=3, batch=[2, 3], tensor_dtype="float64", constant=False, seed=0)
+@example(dim=2, batch=[5], tensor_dtype=None, constant=True, seed=1)
+@example(dim=4, batch=[3], tensor_dtype="float32", constant=False, seed=2)
+def normalizer_closed_form(
+    session: Session, dim: int, batch: list[int], tensor_dtype: str | None, constant: bool, seed: int
+) -> None:
+    rng = sts.rng(seed)
+    minimum, maximum, _ = public.normalizer_data(seed, dim, 1)
+    if constant:
+        maximum[0] = minimum[0]
+    low, span = public.statistics(minimum, maximum)
+    x = (low + span * rng.uniform(-0.5, 1.5, (*batch, dim))).astype(
+        np.float32
+    )  # inside and outside the range
+    case = {"minimum": minimum, "maximum": maximum, "x": x, "as": tensor_dtype or "numpy"}
+    out = public.run_normalizer(session, minimum, maximum, x, tensor_dtype, case)
+    x64 = x.astype(np.float64)
+    if not np.array_equal(array(out["input_after"], "x"), x64):
+        raise Failure(f"normalize or unnormalize changed its argument x in place ({case_text(case)}).")
+    normalized = 2.0 * (x64 - low) / span - 1.0
+    assert_close(
+        out["normalize"]["values"],
+        normalized,
+        what="normalize(x)",
+        case=case,
+        scale=2.0 * (np.abs(x64) + np.abs(low)) / span + 1.0,
+        misconceptions=[
+            Misconception(
+                "scaling to [0, 1]",
+                "DDPM samples live in [-1, 1]: 2 * (x - min) / (max - min) - 1",
+                (x64 - low) / span,
+            ),
+            Misconception(
+                "a missing - 1", "2 * (x - min) / (max - min) - 1 centres the range on 0", normalized + 1.0
+            ),
+            Misconception(
+                "dividing by the maximum",
+                "divide by the span max - min, not by max",
+                2.0 * (x64 - minimum) / np.where(maximum != 0, maximum, 1.0) - 1.0,
+            ),
+        ],
+    )
+    unnormalized = (x64 + 1.0) / 2.0 * span + low
+    assert_close(
+        out["unnormalize"]["values"],
+        unnormalized,
+        what="unnormalize(x)",
+        case=case,
+        scale=(np.abs(x64) + 1.0) / 2.0 * span + np.abs(low),
+        misconceptions=[
+            Misconception(
+                "the inverse of a [0, 1] scaling",
+                "unnormalize inverts normalize: (x + 1) / 2 * span + min",
+                x64 * span + low,
+            ),
+            Misconception("a missing / 2", "(x + 1) / 2 * span + min", (x64 + 1.0) * span + low),
+            Misconception("a missing + min", "(x + 1) / 2 * span + min", (x64 + 1.0) / 2.0 * span),
+        ],
+    )
+    assert_close(
+        out["round_trip"]["values"],
+        x64,
+        what="unnormalize(normalize(x))",
+        case=case,
+        scale=np.abs(x64) + np.abs(low) + span,
+    )
+
+
+# ================================================================================= 2.4.2: the rollout
+@check(
+    "2.4.2",
+    "every plan's condition is the normalized history of the last state_horizon observations, oldest first",
+    points=2,
+    hint=public.ROLLOUT_HINT,
+    error_hints=public.ROLLOUT_ERRORS,
+    public=False,
+    examples=4,
+)
+@given(
+    h=st.integers(2, 4),
+    horizon=st.integers(2, 6),
+    num_actions=st.integers(1, 6),
+    max_steps=st.integers(4, 14),
+    state_dim=st.integers(1, 4),
+    action_dim=st.integers(1, 3),
+    seed=sts.seeds,
+)
+@example(h=3, horizon=5, num_actions=2, max_steps=9, state_dim=2, action_dim=2, seed=0)
+def rollout_history(
+    session: Session,
+    h: int,
+    horizon: int,
+    num_actions: int,
+    max_steps: int,
+    state_dim: int,
+    action_dim: int,
+    seed: int,
+) -> None:
+    inputs, out, case = public.run_rollout(
+        session,
+        seed=seed,
+        state_dim=state_dim,
+        action_dim=action_dim,
+        h=h,
+        horizon=horizon,
+        num_actions=min(num_actions, horizon),
+        max_steps=max_steps,
+    )
+    want = public.judge_executed(inputs, out, case)
+    for k in range(len(out["calls"])):
+        public.judge_condition(inputs, out, want, k, case)
+
+
+@check(
+    "2.4.2",
+    "the rollout stops at once, even in the middle of a plan, when the environment terminates or truncates",
+    points=1,
+    hint=public.ROLLOUT_HINT,
+    error_hints=public.ROLLOUT_ERRORS,
+    public=False,
+    examples=3,
+)
+@given(
+    stop=st.integers(1, 9),
+    truncate=st.booleans(),
+    horizon=st.integers(2, 6),
+    num_actions=st.integers(2, 6),
+    seed=sts.seeds,
+)
+@example(stop=5, truncate=False, horizon=4, num_actions=3, seed=0)
+@example(stop=3, truncate=True, horizon=6, num_actions=6, seed=1)
+def rollout_stops(
+    session: Session, stop: int, truncate: bool, horizon: int, num_actions: int, seed: int
+) -> None:
+    num_actions = min(num_actions, horizon)
+    inputs, out, case = public.run_rollout(
+        session,
+        seed=seed,
+        state_dim=2,
+        action_dim=2,
+        h=2,
+        horizon=horizon,
+        num_actions=num_actions,
+        max_steps=20,
+        terminate_at=None if truncate else stop,
+        truncate_at=stop if truncate else None,
+    )
+    executed = array(out["executed"], "the actions env.step received")
+    if len(executed) != stop:
+        raise Failure(
+            f"the environment {'truncated' if truncate else 'terminated'} at step {stop}, but the rollout executed "
+            f"{len(executed)} actions ({case_text(case)}): check terminated and truncated after every env.step and "
+            "stop at once, in the middle of a plan too."
+        )
+    public.judge_executed(inputs, out, case)
+    states = array(out["states"], "Rollout.states")
+    if states.shape[0] != stop + 1 or out["info_step"] != stop:
+        raise Failure(
+            f"after {stop} steps Rollout.states has {states.shape[0]} rows and Rollout.info is the info of step "
+            f"{fmt(out['info_step'])}; expected {stop + 1} rows and the last step's info ({case_text(case)})."
+        )
+
+
+@check(
+    "2.4.2",
+    "the generator goes to every generate_sample call and the seed to env.reset",
+    points=1,
+    hint=public.ROLLOUT_HINT,
+    error_hints=public.ROLLOUT_ERRORS,
+    public=False,
+    examples=2,
+)
+@given(with_generator=st.booleans(), seed=sts.seeds)
+@example(with_generator=True, seed=0)
+def rollout_generator(session: Session, with_generator: bool, seed: int) -> None:
+    inputs, out, case = public.run_rollout(
+        session,
+        seed=seed,
+        state_dim=2,
+        action_dim=2,
+        h=2,
+        horizon=4,
+        num_actions=2,
+        max_steps=6,
+        with_generator=with_generator,
+    )
+    case["generator"] = "given" if with_generator else "None"
+    calls = out["calls"]
+    if len(calls) != math.ceil(6 / 2):
+        public.judge_executed(inputs, out, case)
+    wanted = "same" if with_generator else "none"
+    for k, call in enumerate(calls):
+        if call["generator"] != wanted:
+            got = {"none": "no generator", "other": "another generator", "same": "rollout's generator"}[
+                call["generator"]
+            ]
+            raise Failure(
+                f"generate_sample call {k} got {got} ({case_text(case)}): pass rollout's own generator on, "
+                "policy.generate_sample(cond, generator=generator), so that a seeded rollout is reproducible."
+            )
+    if out["seeds"] != [seed]:
+        raise Failure(
+            f"env.reset was called with seeds {out['seeds']}; expected one call, env.reset(seed={seed}) "
+            f"({case_text(case)})."
+        )
+
+
+GROUP = Group(
+    name="robotics",
+    tasks=("2.4.1", "2.4.2"),
+    checks=ordered(
+        ("2.4.1", "2.4.2"),
+        public.CHECKS
+        + (
+            windows_padding,
+            windows_values,
+            normalizer_closed_form,
+            rollout_history,
+            rollout_stops,
+            rollout_generator,
+        ),
+    ),
+)
