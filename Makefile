@@ -44,3 +44,11 @@ grade: setup
 
 gradescope: setup
 	$(PY) -m autograder.gradescope --out out/gradescope
+
+# A whole class: `make grade-all SUBMISSIONS=course/submitted` (nbgrader's submitted/, or a folder of
+# zips) writes out/class/{results/<student>/results.json,grades.csv,summary.png}; rerun it to resume.
+.PHONY: grade-all
+SUBMISSIONS ?= submitted
+WORKERS ?= 2
+grade-all: setup
+	$(PY) -m autograder grade-all $(SUBMISSIONS) --out out/class --workers $(WORKERS)

@@ -4,20 +4,25 @@
         report = grader.grade(Path("submission.zip"))
 
 A :class:`Grader` keeps one zygote for all the submissions it grades (the tests' mutant catalogue,
-later a batch command), so each task group costs a fork, not a fresh torch import.
+``grade-all``'s workers), so each task group costs a fork, not a fresh torch import; a zygote that
+died is replaced. It copies the package students were given once, when it starts, so a file changed
+on disk later cannot change what the submissions it grades are laid over. A submission whose import
+fails, crashes or hangs is not imported again for each task group: the first group's verdict holds.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from .checks import Group, all_groups
 from .public.core import Outcome, run_check
 from .report import Report
 from .sandbox import ChildSession, Limits, Zygote
-from .submission import SubmissionError, prepare
+from .submission import SubmissionError, copy_given, prepare_submission
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -26,25 +31,50 @@ class Grader:
     """Grades submissions on one device, with a zygote started on first use."""
 
     def __init__(
-        self, device: str = "auto", threads: int = 1, python: str | None = None, time_scale: float = 1.0
+        self,
+        device: str = "auto",
+        threads: int = 1,
+        python: str | None = None,
+        time_scale: float = 1.0,
+        protected: tuple[Path, ...] = (),
+        tmp_root: Path | None = None,
+        memory_mb: int | None = None,
     ) -> None:
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        if time_scale <= 0:
+            raise ValueError(f"time_scale must be > 0, got {time_scale}")
         self.device, self.threads, self.python = device, threads, python
         self.time_scale = time_scale  # stretches every time limit (a slow machine); tests shrink them
+        self.protected = tuple(Path(p) for p in protected)  # besides the repository: no child reads these
+        self.tmp_root = tmp_root
+        self.memory_mb = memory_mb  # replaces every group's memory limit (a small CI machine, a big GPU box)
         self._zygote: Zygote | None = None
+        self.sandbox: dict[str, Any] = {}  # the fences the last child was held by (grade-all records them)
+        self._given = Path(tempfile.mkdtemp(prefix="given-", dir=tmp_root))
+        self.given = copy_given(self._given)
 
     @property
     def zygote(self) -> Zygote:
+        if self._zygote is not None and not self._zygote.alive:
+            self._zygote.close()
+            self._zygote = None
         if self._zygote is None:
-            self._zygote = Zygote(python=self.python, threads=self.threads)
+            self._zygote = Zygote(
+                python=self.python,
+                threads=self.threads,
+                protected=self.protected,
+                device=self.device,
+                tmp_root=self.tmp_root,
+            )
         return self._zygote
 
     def limits(self, group: Group) -> Limits:
         return Limits(
             time_s=group.time_limit_s * self.time_scale,
             cpu_s=group.cpu_limit_s * self.time_scale,
-            memory_mb=group.memory_limit_mb,
+            memory_mb=self.memory_mb or group.memory_limit_mb,
+            start_timeout_s=Limits.start_timeout_s * self.time_scale,
         )
 
     def grade(
@@ -55,28 +85,38 @@ class Grader:
         chosen = all_groups(groups)
         outcomes: list[Outcome] = []
         device = self.device
-        with tempfile.TemporaryDirectory(prefix="submission-") as workdir:
+        with tempfile.TemporaryDirectory(prefix="submission-", dir=self.tmp_root) as workdir:
             try:
-                package = prepare(Path(submission), Path(workdir))
+                prepared = prepare_submission(Path(submission), Path(workdir), given=self.given)
             except SubmissionError as err:
                 message = f"the submission could not be graded: {err}"
                 outcomes = [Outcome(c, False, message) for group in chosen for c in group.checks]
                 return Report(outcomes, device, time.monotonic() - started, notice=message)
+            fatal = None  # an import that failed, crashed or hung fails every group the same way
             for group in chosen:
-                session = ChildSession(self.zygote, group.name, package, self.device, self.limits(group))
+                session = ChildSession(
+                    self.zygote, group.name, prepared.package, self.device, self.limits(group), fatal=fatal
+                )
                 try:
                     for check_ in group.checks:
                         session.call_timeout_s = call_timeout_s or check_.call_timeout_s * self.time_scale
                         outcomes.append(run_check(check_, session))
                 finally:
                     session.close()
+                fatal = fatal or session.fatal
                 device = session.device
-        return Report(outcomes, device, time.monotonic() - started)
+                self.sandbox = session.sandbox or self.sandbox
+        return Report(outcomes, device, time.monotonic() - started, notice=prepared.notice)
 
-    def close(self) -> None:
+    def restart(self) -> None:
+        """Close the zygote (the next grading starts a fresh one); keep everything else."""
         if self._zygote is not None:
             self._zygote.close()
             self._zygote = None
+
+    def close(self) -> None:
+        self.restart()
+        shutil.rmtree(self._given, ignore_errors=True)
 
     def __enter__(self) -> Grader:
         return self

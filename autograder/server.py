@@ -1,18 +1,25 @@
 """The zygote and its children: the only grader code that runs beside student code.
 
-The grader starts one zygote per grading run (``python -I -S -B``, so neither the kit nor anything
-from the environment is importable): it receives this module, :mod:`autograder.wire` and the public
-probe modules as source text over stdin, imports torch once, and then forks one child per task group
-on request, so a child starts in milliseconds instead of re-importing torch. A child:
+The grader starts one zygote per :class:`~autograder.sandbox.Zygote` (``python -I -S -B``, so neither
+the kit nor anything from the environment is importable): it receives this module,
+:mod:`autograder.wire`, :mod:`autograder.confine`, :mod:`autograder.cgroups`,
+:mod:`autograder.watchdog` and the public probe modules as source text over stdin, imports torch
+once, learns what fences this machine offers (:func:`autograder.confine.platform_plan`), and then
+forks one child per task group on request, so a child starts in milliseconds instead of
+re-importing torch. The zygote is a child subreaper: nothing a child starts can leave its watch.
 
-1. starts a new session (so the grader can kill it and everything it spawned at once), applies the
-   resource limits it was given, moves into its own fresh folder and sends its stdout and stderr to a
-   log file there;
+A child:
+
+1. starts a new session, moves into its own fresh folder, sends its stdout and stderr to a pipe the
+   zygote drains into a capped log, joins its cgroup and fences itself (:func:`autograder.confine.confine`:
+   limits, network, Landlock, seccomp, its own uid);
 2. imports the submission's ``diffusion_models`` from its own copy;
 3. answers probe requests on its socket until the grader closes it: each reply holds plain arrays,
    or the exception the student's code raised (kind, message, the submission's own frames).
 
-It never judges anything. The zygote tells the grader how each child ended (exit code or signal).
+It never judges anything. The zygote watches every child (:mod:`autograder.watchdog`), kills it and
+all its processes when it passes a limit, sweeps up whatever it left when it ends, and then tells
+the grader how it ended: exit code or signal, and the limit it passed, if any.
 """
 
 from __future__ import annotations
@@ -20,146 +27,247 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import resource
 import select
 import signal
 import socket
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-from . import wire
+from . import cgroups, confine, watchdog, wire
 
 PACKAGE = "diffusion_models"
+# Imported by the student's package (its plotting helpers); preloading it saves every child about
+# 0.3 s (its font cache is read once, here). MPLBACKEND=Agg in the environment: no display is touched.
+OPTIONAL_PRELOAD = ("matplotlib.pyplot",)
 
 
 # ------------------------------------------------------------------------------------ the zygote
+class Zygote:
+    """The zygote's state: its control socket, its live children, their pumps, groups and watches."""
+
+    def __init__(self, ctl: socket.socket, config: dict[str, Any]) -> None:
+        self.ctl = ctl
+        self.config = config
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        self.watches: dict[int, watchdog.ChildWatch] = {}
+        self.pumps: dict[int, watchdog.OutputPump] = {}
+        self.groups: dict[int, cgroups.ChildGroup | None] = {}
+        without = tuple(config.get("without", ()))
+        self.hierarchy = cgroups.Hierarchy(enabled="cgroup" not in without)
+        self.hierarchy.remove_stale()
+        reach = (str(Path.cwd() / "zygote.log"),)  # the children's folders are made beside it
+        self.plan = confine.platform_plan(
+            config["protected"], config["device"], tuple(config["site"]), without, reach
+        )
+        self.plan["cgroup"] = self.hierarchy.describe()
+        self.spawned = 0
+
+    def features(self) -> dict[str, Any]:
+        plan = self.plan
+        return {
+            "landlock_abi": plan["landlock_abi"],
+            "seccomp": plan["seccomp"],
+            "network_namespace": plan["network_namespace"],
+            "own_uid": plan["own_uid"],
+            "keep_read_search": plan["keep_read_search"],
+            "root": plan["root"],
+            "cgroup": plan["cgroup"],
+            "readable": plan["readable"],
+        }
+
+    def serve(self) -> None:
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        next_tick = time.monotonic()
+        while True:
+            pumps = [p.read_fd for p in self.pumps.values() if p.open]
+            timeout = max(0.0, next_tick - time.monotonic()) if self.watches else None
+            readable, _, _ = select.select([self.ctl, self.wake_r, *pumps], [], [], timeout)
+            for pump in list(self.pumps.values()):
+                if pump.open and pump.read_fd in readable:
+                    pump.pump()
+            if self.wake_r in readable:
+                try:
+                    os.read(self.wake_r, 4096)
+                except BlockingIOError:
+                    pass
+                self.reap()
+            if self.ctl in readable:
+                data = self.ctl.recv(65536)
+                if not data:
+                    return
+                request = json.loads(data)
+                if request.get("cmd") == "spawn":
+                    self.spawn(request)
+            if self.watches and time.monotonic() >= next_tick:
+                self.tick()
+                next_tick = time.monotonic() + watchdog.TICK_S
+
+    def tick(self) -> None:
+        """Check every live child against its limits; kill one that passed one."""
+        table = watchdog.process_table()
+        live = set(self.watches)
+        strays = watchdog.strays(live, table)
+        if len(live) > 1 and strays:  # an orphan that no single child can be charged with
+            watchdog.kill_all(strays)
+            strays = set()
+        for pid, watch in self.watches.items():
+            if watch.verdict is not None:
+                continue  # killed already; its end is on its way
+            group = self.groups.get(pid)
+            if group is not None and group.oom_kills():
+                watch.verdict = (
+                    f"used more than {watch.limits['group_memory_mb']} MiB of memory (all its processes "
+                    "together), so the kernel stopped one of its processes"
+                )
+            else:
+                watch.verdict = watch.check(table, strays)
+            if watch.verdict is not None:
+                watchdog.kill_all([p.pid for p in watch.processes(table, strays)])
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.watches:
+                self.finish(pid, status)
+
+    def finish(self, pid: int, status: int) -> None:
+        """A child ended: kill what it left, drain its output, remove its group, report its end."""
+        watch = self.watches.pop(pid)
+        group = self.groups.pop(pid, None)
+        live = set(self.watches)
+        extra = group.pids() if group is not None else set()
+        killed = watchdog.sweep({pid}, live, extra)
+        if group is not None:
+            watchdog.kill_all(group.pids())
+            group.remove()
+        pump = self.pumps.pop(pid, None)
+        if pump is not None:
+            pump.drain()
+        ended: dict[str, Any] = {"exited": pid, "leftover_processes": killed}
+        if os.WIFSIGNALED(status):
+            ended["signal"] = os.WTERMSIG(status)
+        else:
+            ended["code"] = os.WEXITSTATUS(status)
+        if watch.verdict:
+            ended["limit"] = watch.verdict
+        self.ctl.send(json.dumps(ended).encode())
+
+    def spawn(self, request: dict[str, Any]) -> None:
+        self.spawned += 1
+        limits = request["limits"]
+        workdir = Path(request["workdir"])
+        home = workdir / "home"
+        group = self.hierarchy.create(str(self.spawned), limits, int(request["threads"]))
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        out_r, out_w = os.pipe()
+        base_anon = watchdog.anonymous_kb(os.getpid())
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 70
+            try:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                code = child_main(ours, out_w, request, self.plan, group)
+            except BaseException as err:  # the grader's side failed (out of memory, a closed channel)
+                try:
+                    os.write(
+                        2,
+                        f"\n[the grader's side of this process failed: {type(err).__name__}: {err}]\n".encode(),
+                    )
+                except BaseException:
+                    pass
+            finally:
+                os._exit(code)
+        ours.close()
+        os.close(out_w)
+        self.watches[pid] = watchdog.ChildWatch(pid, limits, int(request["threads"]), home, base_anon)
+        self.pumps[pid] = watchdog.OutputPump(out_r, workdir / "output.log", int(limits["output_kb"]) * 1024)
+        self.groups[pid] = group
+        socket.send_fds(self.ctl, [json.dumps({"spawned": pid}).encode()], [theirs.fileno()])
+        theirs.close()
+
+    def close(self) -> None:
+        live = set(self.watches)
+        watchdog.sweep(live, set())
+        for group in self.groups.values():
+            if group is not None:
+                watchdog.kill_all(group.pids())
+                group.remove()
+        for pump in self.pumps.values():
+            pump.finish()
+
+
 def zygote_main(ctl_fd: int, config: dict[str, Any]) -> None:
-    """Serve spawn requests on the control socket until it closes; report each child's exit."""
+    """Serve spawn requests on the control socket until it closes; report each child's end."""
     import numpy  # noqa: F401  (preloaded once, shared by every child)
     import torch  # noqa: F401  (never touches CUDA here: each child initialises its own)
 
     for name in config["preload"]:
         importlib.import_module(name)
+    for name in OPTIONAL_PRELOAD:  # what the student's package imports anyway: once here, not per child
+        try:
+            importlib.import_module(name)
+        except Exception:  # not installed, or broken: each child then imports (and fails) on its own
+            pass
+    confine.become_subreaper()
     ctl = socket.socket(fileno=ctl_fd)
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    children: set[int] = set()
-    ctl.send(json.dumps({"ready": True, "torch": torch.__version__}).encode())
+    zygote = None
     try:
-        while True:
-            readable, _, _ = select.select([ctl, wake_r], [], [])
-            if wake_r in readable:
-                os.read(wake_r, 4096)
-                _reap(ctl, children)
-            if ctl in readable:
-                data = ctl.recv(65536)
-                if not data:
-                    break
-                request = json.loads(data)
-                if request.get("cmd") == "spawn":
-                    pid = _spawn(ctl, request, (wake_r, wake_w))
-                    children.add(pid)
+        zygote = Zygote(ctl, config)
+        ctl.send(
+            json.dumps({"ready": True, "torch": torch.__version__, "sandbox": zygote.features()}).encode()
+        )
+        zygote.serve()
     finally:
-        for pid in children:
-            _kill_group(pid)
+        if zygote is not None:
+            zygote.close()
         os._exit(0)
 
 
-def _reap(ctl: socket.socket, children: set[int]) -> None:
-    while children:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        children.discard(pid)
-        if os.WIFSIGNALED(status):
-            ended = {"signal": os.WTERMSIG(status)}
-        else:
-            ended = {"code": os.WEXITSTATUS(status)}
-        ctl.send(json.dumps({"exited": pid, **ended}).encode())
-
-
-def _kill_group(pid: int) -> None:
-    for kill in (os.killpg, os.kill):
-        try:
-            kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _spawn(ctl: socket.socket, request: dict[str, Any], keep_closed: tuple[int, int]) -> int:
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 70
-        try:
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            ctl.close()
-            theirs.close()
-            for fd in keep_closed:
-                os.close(fd)
-            code = child_main(ours, request)
-        finally:
-            os._exit(code)
-    ours.close()
-    socket.send_fds(ctl, [json.dumps({"spawned": pid}).encode()], [theirs.fileno()])
-    theirs.close()
-    return pid
-
-
 # ------------------------------------------------------------------------------------ a child
-def _limit(kind: int, soft: int, hard: int | None = None) -> None:
-    old_soft, old_hard = resource.getrlimit(kind)
-    hard = soft if hard is None else hard
-    if old_hard != resource.RLIM_INFINITY:
-        soft, hard = min(soft, old_hard), min(hard, old_hard)
-    resource.setrlimit(kind, (soft, hard))
-
-
-def _address_space_in_use() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmSize:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def apply_limits(limits: dict[str, Any]) -> None:
-    """CPU seconds, memory (address space, CPU grading only: CUDA maps far more than it uses), file size."""
-    cpu = int(limits["cpu_s"])
-    _limit(resource.RLIMIT_CPU, cpu, cpu + 5)
-    _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * 2**20)
-    if limits.get("memory_mb"):
-        _limit(resource.RLIMIT_AS, _address_space_in_use() + int(limits["memory_mb"]) * 2**20)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write fails with an error instead
-
-
-def _redirect_output(log_path: Path, keep: int) -> None:
+def _redirect_output(out_fd: int, keep: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     nothing = os.open(os.devnull, os.O_RDONLY)
     os.dup2(nothing, 0)
     os.close(nothing)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(out_fd)
     os.closerange(3, keep)
     os.closerange(keep + 1, 65536)
 
 
-def child_main(sock: socket.socket, request: dict[str, Any]) -> int:
+def child_main(
+    sock: socket.socket,
+    out_fd: int,
+    request: dict[str, Any],
+    plan: dict[str, Any],
+    group: cgroups.ChildGroup | None,
+) -> int:
     os.setsid()
-    workdir = Path(request["workdir"])
-    os.chdir(workdir)
-    _redirect_output(workdir / "output.log", sock.fileno())
-    apply_limits(request["limits"])
+    home = Path(request["workdir"]) / "home"
+    os.chdir(home)
+    _redirect_output(out_fd, sock.fileno())
+    try:
+        if group is not None:
+            group.join()
+        applied = confine.confine(plan, request["limits"], home)
+    except BaseException as err:  # never run student code less fenced than planned
+        wire.send(sock, {"hello": True, "sandbox_error": f"{type(err).__name__}: {err}"})
+        return 71
+    os.environ.update(HOME=str(home), TMPDIR=str(home))
+    tempfile.tempdir = str(home)
     import torch
 
     from .public.probe import ProbeContext, describe_exception, run_probe
@@ -185,7 +293,7 @@ def child_main(sock: socket.socket, request: dict[str, Any]) -> int:
         BaseException
     ) as err:  # SystemExit and KeyboardInterrupt too: nothing a submission does ends us here
         import_error = describe_exception(err, package_dir)
-    wire.send(sock, {"hello": True, "device": device, "import_error": import_error})
+    wire.send(sock, {"hello": True, "device": device, "import_error": import_error, "sandbox": applied})
     ctx = None
     while True:
         try:

@@ -1,0 +1,591 @@
+"""Grading a whole class: ``python -m autograder grade-all DIR --out OUT --workers N``.
+
+DIR is nbgrader's ``submitted/`` folder (``submitted/<student>/diffusion/...``; the course folder that
+holds it works too), or a flat folder of zips (``<student>.zip``) or of submission folders. OUT gets:
+
+- ``results/<student>/results.json``: Gradescope's results, written (atomically) as each submission
+  finishes, with ``grading.json`` beside it: which submission (its fingerprint), how it went, how long;
+- ``grades.csv``: one row per submission (status, score, points per task), in the order of the
+  students' names, so two runs over the same submissions write the same file; rewritten (atomically)
+  each time a result lands, so it always holds every result finished so far;
+- ``summary.png``: the histogram of scores and the share of submissions that lost points on each
+  task (which tasks the class struggled with).
+
+N workers (processes, each with its own grader and zygote) grade in parallel, with a progress bar.
+The batch can be stopped at any time (Ctrl-C, a kill, a reboot) and resumed by running the same
+command: a submission whose results.json is complete and whose fingerprint still matches is not
+graded again, and one that was half-graded has no results.json, so it is. One submission's failure
+never stops the batch: a grader error on it is retried once with a fresh zygote, a worker that dies
+is replaced and its submission retried once; what still fails gets a results.json of 0 points saying
+so (status ``error``, graded again on the next run). The batch stops only if the grader's own files
+change under it (which only a submission escaping its sandbox could do): it trusts nothing after that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .report import failure_results
+
+AUTOGRADER_DIR = Path(__file__).resolve().parent
+GIVEN_PACKAGE = AUTOGRADER_DIR.parent / "release" / "diffusion" / "diffusion_models"
+HIDDEN = {"__pycache__", ".ipynb_checkpoints", ".git", "__MACOSX", ".DS_Store"}
+FINGERPRINT_BYTES = 256 * 2**20  # read at most this much of a submission; sizes and times for the rest
+TAMPERED_EXIT = 3
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: str  # the student's name, as a safe folder name
+    path: Path  # a zip or a folder
+
+
+# ------------------------------------------------------------------------------------ finding them
+def _safe_id(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "submission"
+
+
+def discover(folder: Path, assignment: str = "diffusion") -> list[Submission]:
+    """The submissions in ``folder``, sorted by name; ValueError when there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    if (folder / "submitted").is_dir():  # nbgrader's course folder
+        folder = folder / "submitted"
+    if (folder / "diffusion_models").is_dir():
+        raise ValueError(f"{folder} is one submission: grade it with `python -m autograder grade {folder}`")
+    found: list[Submission] = []
+    taken: set[str] = set()
+    for entry in sorted(folder.iterdir()):
+        if entry.name in HIDDEN or entry.name.startswith(".") or entry.is_symlink():
+            continue
+        if entry.is_file() and entry.suffix.lower() == ".zip":
+            name, path = entry.stem, entry
+        elif entry.is_dir():
+            name, path = entry.name, (entry / assignment if (entry / assignment).is_dir() else entry)
+        else:
+            continue
+        ident, n = _safe_id(name), 2
+        while ident.lower() in taken:
+            ident, n = f"{_safe_id(name)}-{n}", n + 1
+        taken.add(ident.lower())
+        found.append(Submission(ident, path))
+    if not found:
+        raise ValueError(f"no submissions (zips or folders) in {folder}")
+    return found
+
+
+def fingerprint(path: Path) -> str:
+    """sha256 of a submission's names and bytes (links as their targets' names, caches skipped)."""
+    digest, budget = hashlib.sha256(), FINGERPRINT_BYTES
+
+    def add_file(file: Path, name: str) -> None:
+        nonlocal budget
+        info = file.lstat()
+        digest.update(f"\0{name}\0{info.st_size}\0".encode("utf-8", "surrogateescape"))
+        if budget <= 0:
+            digest.update(str(info.st_mtime_ns).encode())
+            return
+        with open(file, "rb") as handle:
+            while budget > 0 and (chunk := handle.read(min(1 << 20, budget))):
+                digest.update(chunk)
+                budget -= len(chunk)
+
+    path = Path(path)
+    if path.is_file():
+        add_file(path, path.name)
+        return digest.hexdigest()
+    for folder, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in HIDDEN)
+        for name in sorted(files):
+            file = Path(folder, name)
+            relative = file.relative_to(path).as_posix()
+            if file.is_symlink():
+                digest.update(f"\0{relative}\0link\0{os.readlink(file)}".encode("utf-8", "surrogateescape"))
+            elif file.is_file():
+                add_file(file, relative)
+    return digest.hexdigest()
+
+
+def grader_files() -> dict[str, str]:
+    """sha256 of each of the grader's own files and of the package submissions are laid over."""
+    found = {}
+    for root in (AUTOGRADER_DIR, GIVEN_PACKAGE):
+        for file in sorted(root.rglob("*.py")) if root.is_dir() else []:
+            if "__pycache__" not in file.parts:
+                try:
+                    found[file.relative_to(root.parent).as_posix()] = hashlib.sha256(
+                        file.read_bytes()
+                    ).hexdigest()
+                except OSError:
+                    found[file.relative_to(root.parent).as_posix()] = "unreadable"
+    return found
+
+
+def changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The files added, removed or changed between two :func:`grader_files` snapshots."""
+    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+
+
+# ------------------------------------------------------------------------------------ one result
+def write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def result_dir(out: Path, submission: Submission) -> Path:
+    return out / "results" / submission.id
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def finished(out: Path, submission: Submission, print_: str) -> bool:
+    """Graded before, completely, from the very same files (``print_`` is their fingerprint)."""
+    folder = result_dir(out, submission)
+    results, grading = read_json(folder / "results.json"), read_json(folder / "grading.json")
+    return (
+        results is not None
+        and isinstance(results.get("tests"), list)
+        and grading is not None
+        and grading.get("fingerprint") == print_
+        and grading.get("status") == "graded"
+    )
+
+
+def record(folder: Path, grading: dict[str, Any], results: dict[str, Any]) -> None:
+    """grading.json, then results.json: a results.json on disk always has its grading.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomically(folder / "grading.json", json.dumps(grading, indent=2) + "\n")
+    write_atomically(folder / "results.json", json.dumps(results, indent=2) + "\n")
+
+
+def _error_results(message: str, seconds: float) -> dict[str, Any]:
+    return failure_results(
+        f"The autograder could not grade this submission ({message}); please tell the course staff.", seconds
+    )
+
+
+# ------------------------------------------------------------------------------------ a worker
+def worker_main(config: dict[str, Any]) -> int:
+    """Grade the submissions named on stdin, one JSON line each; answer each with one line on stdout."""
+    from .confine import set_parent_death_signal
+    from .grader import Grader
+
+    set_parent_death_signal()  # the batch died (even by SIGKILL): so does this worker, and its zygote
+    if os.getppid() != config["parent"]:
+        return 0
+    answers = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)  # anything printed by accident goes to the worker's log, never into the answers
+    sys.stdout = sys.stderr
+    work = Path(config["work"])
+    work.mkdir(parents=True, exist_ok=True)
+    os.chmod(work, 0o711)
+    protected = tuple(Path(p) for p in config["protected"])
+    options = {key: config[key] for key in ("device", "threads", "time_scale", "memory_mb")}
+    files = grader_files()
+    grader = Grader(**options, protected=protected, tmp_root=work)
+    try:
+        for line in sys.stdin:
+            task = json.loads(line)
+            answer = _grade_one(grader, task)
+            changed = changed_files(files, grader_files())
+            if changed:  # grading it may have changed the grader: trust nothing more
+                grading_path = Path(task["dir"]) / "grading.json"
+                grading = read_json(grading_path) or {}
+                grading.update(status="tampered", changed=changed)
+                write_atomically(grading_path, json.dumps(grading, indent=2) + "\n")
+                answer = {"id": task["id"], "status": "tampered", "changed": changed}
+                answers.write(json.dumps(answer) + "\n")
+                return TAMPERED_EXIT
+            answers.write(json.dumps(answer) + "\n")
+    finally:
+        grader.close()
+    return 0
+
+
+def _grade_one(grader: Any, task: dict[str, Any]) -> dict[str, Any]:
+    from .public.core import GraderError
+
+    started = time.monotonic()
+    message = ""
+    for attempt in (1, 2):
+        try:
+            report = grader.grade(Path(task["path"]))
+        except (GraderError, OSError) as err:  # the grader's own failure: once more with a fresh zygote
+            message = f"{type(err).__name__}: {err}"
+            print(f"grader error on {task['id']} (attempt {attempt}): {message}", file=sys.stderr, flush=True)
+            grader.restart()
+            continue
+        report.seconds = time.monotonic() - started
+        results, status = report.results_json(), "graded"
+        break
+    else:
+        results, status = _error_results(message[:500], time.monotonic() - started), "error"
+    seconds = round(time.monotonic() - started, 3)
+    grading = {
+        "submission": task["path"],
+        "fingerprint": task["fingerprint"],
+        "status": status,
+        "seconds": seconds,
+        "message": message[:2000],
+        "sandbox": grader.sandbox,
+    }
+    record(Path(task["dir"]), grading, results)
+    possible = sum(float(t.get("max_score", 0)) for t in results["tests"])
+    return {
+        "id": task["id"],
+        "status": status,
+        "score": results["score"],
+        "max_score": possible,
+        "seconds": seconds,
+    }
+
+
+# ------------------------------------------------------------------------------------ the batch
+class Worker:
+    """One worker process, the submission it is grading, and its answers."""
+
+    def __init__(self, number: int, config: dict[str, Any], log: Path) -> None:
+        self.number = number
+        self.log = open(log, "ab")  # noqa: SIM115 (closed in stop())
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(AUTOGRADER_DIR.parent), env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.batch", "--worker", json.dumps(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            cwd=AUTOGRADER_DIR.parent,
+            env=env,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
+        self.task: Submission | None = None
+        self.buffer = b""
+
+    def send(self, submission: Submission, task: dict[str, Any]) -> None:
+        self.task = submission
+        self.stdin.write((json.dumps(task) + "\n").encode())
+        self.stdin.flush()
+
+    def answers(self) -> Iterator[dict[str, Any]] | None:
+        """The complete answers read now; None when the worker has ended (EOF)."""
+        chunk = os.read(self.stdout.fileno(), 65536)
+        if not chunk:
+            return None
+        self.buffer += chunk
+        lines = self.buffer.split(b"\n")
+        self.buffer = lines.pop()
+        return iter([json.loads(line) for line in lines if line.strip()])
+
+    def stop(self) -> None:
+        try:
+            self.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.log.close()
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM: stop handing out work, keep what is finished."""
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+@dataclass
+class Batch:
+    source: Path
+    out: Path
+    workers: int = 2
+    device: str = "cpu"
+    threads: int = 1
+    time_scale: float = 1.0
+    memory_mb: int | None = None
+    assignment: str = "diffusion"
+    plot: bool = True
+
+    def run(self) -> int:
+        from tqdm import tqdm
+
+        submissions = discover(self.source, self.assignment)
+        self.out.mkdir(parents=True, exist_ok=True)
+        work = self.out / ".work"
+        shutil.rmtree(work, ignore_errors=True)  # temporary folders of a run that was killed
+        work.mkdir()
+        os.chmod(work, 0o711)  # a child with a uid of its own passes through to its folder
+        os.chmod(self.out, os.stat(self.out).st_mode | 0o111)
+        prints = {s.id: fingerprint(s.path) for s in submissions}
+        pending = [s for s in submissions if not finished(self.out, s, prints[s.id])]
+        done = len(submissions) - len(pending)
+        print(
+            f"{len(submissions)} submissions in {self.source}: {done} graded before, {len(pending)} to grade "
+            f"with {min(self.workers, len(pending))} workers",
+            file=sys.stderr,
+        )
+        book = GradeBook(self.out, submissions, prints)
+        book.write()  # from the start: a batch killed at any point leaves a grades.csv of what is done
+        bar = tqdm(
+            total=len(submissions), initial=done, unit="sub", file=sys.stderr, disable=None, smoothing=0.1
+        )
+        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+        status = 0
+        try:
+            status = self._grade(pending, prints, work, bar, book)
+        except Interrupted as why:
+            print(
+                f"\nstopped ({why}): finished results are kept; run the same command to go on",
+                file=sys.stderr,
+            )
+            status = 130
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            bar.close()
+            rows = book.write()
+            if status != 130:
+                shutil.rmtree(work, ignore_errors=True)
+        if self.plot and status != 130:
+            from .plots import plot_summary
+
+            plot_summary(rows, self.out / "summary.png")
+        errors = [row["submission"] for row in rows if row["status"] != "graded"]
+        print(
+            f"wrote {self.out / 'grades.csv'}"
+            + (f" and {self.out / 'summary.png'}" if self.plot and status != 130 else "")
+            + (
+                f"; not graded: {', '.join(errors[:10])}" + (" ..." if len(errors) > 10 else "")
+                if errors
+                else ""
+            ),
+            file=sys.stderr,
+        )
+        if status == 0 and errors:
+            status = 1
+        return status
+
+    def _grade(
+        self, pending: list[Submission], prints: dict[str, str], work: Path, bar: Any, book: GradeBook
+    ) -> int:
+        queue = list(pending)
+        tries: dict[str, int] = {}
+        workers: list[Worker] = []
+        selector = selectors.DefaultSelector()
+        started = 0
+
+        def start() -> Worker:
+            nonlocal started
+            started += 1
+            config = {
+                "device": self.device,
+                "threads": self.threads,
+                "time_scale": self.time_scale,
+                "memory_mb": self.memory_mb,
+                "protected": [str(self.source.resolve()), str(self.out.resolve())],
+                "work": str(work / f"worker-{started}"),
+                "parent": os.getpid(),
+            }
+            worker = Worker(started, config, work / f"worker-{started}.log")
+            selector.register(worker.stdout, selectors.EVENT_READ, worker)
+            workers.append(worker)
+            return worker
+
+        def hand_out(worker: Worker) -> None:
+            if not queue:
+                worker.task = None
+                return
+            submission = queue.pop(0)
+            tries[submission.id] = tries.get(submission.id, 0) + 1
+            worker.send(
+                submission,
+                {
+                    "id": submission.id,
+                    "path": str(submission.path.resolve()),
+                    "dir": str(result_dir(self.out, submission)),
+                    "fingerprint": prints[submission.id],
+                },
+            )
+
+        try:
+            for _ in range(min(self.workers, len(queue))):
+                hand_out(start())
+            while any(w.task is not None for w in workers):
+                for key, _ in selector.select(timeout=1.0):
+                    worker: Worker = key.data
+                    answers = worker.answers()
+                    if answers is None:  # the worker died: replace it, retry its submission once
+                        selector.unregister(worker.stdout)
+                        workers.remove(worker)
+                        worker.kill()
+                        lost = worker.task
+                        if lost is not None:
+                            if tries[lost.id] < 2:
+                                queue.insert(0, lost)
+                            else:
+                                self._give_up(lost, prints[lost.id], "its grading process died twice")
+                                book.refresh(lost.id)
+                                bar.update(1)
+                        if queue:
+                            hand_out(start())
+                        continue
+                    for answer in answers:
+                        if answer.get("status") == "tampered":
+                            print(
+                                f"\nThe grader's own files changed while it graded {answer['id']} "
+                                f"({', '.join(answer.get('changed', [])[:5])}): stopping. "
+                                "Results before it are kept; check the grader's files before going on.",
+                                file=sys.stderr,
+                            )
+                            return TAMPERED_EXIT
+                        book.refresh(answer["id"])
+                        bar.update(1)
+                        line = f"{answer['id']}: {answer['score']:g}/{answer['max_score']:g} ({answer['status']}, {answer['seconds']:.1f} s)"
+                        if bar.disable:
+                            print(line, file=sys.stderr, flush=True)
+                        else:
+                            bar.set_postfix_str(line, refresh=True)
+                        hand_out(worker)
+        finally:
+            for worker in workers:
+                if worker.task is None:
+                    worker.stop()
+                else:
+                    worker.kill()
+            selector.close()
+        return 0
+
+    def _give_up(self, submission: Submission, print_: str, why: str) -> None:
+        grading = {
+            "submission": str(submission.path),
+            "fingerprint": print_,
+            "status": "error",
+            "seconds": 0.0,
+            "message": why,
+        }
+        record(result_dir(self.out, submission), grading, _error_results(why, 0.0))
+
+
+# ------------------------------------------------------------------------------------ grades.csv
+def task_order() -> list[str]:
+    from .checks import all_groups
+
+    return [task for group in all_groups() for task in group.tasks]
+
+
+def grade_row(
+    out: Path, submission: Submission, tasks: list[str], print_: str | None = None
+) -> dict[str, Any]:
+    """One row of grades.csv: status, score, possible, points per task.
+
+    The status is ``graded``, ``error`` (the grader could not grade it; graded again on the next run),
+    ``pending`` (no result yet) or ``outdated`` (graded from files that have changed since, when
+    ``print_``, the submission's fingerprint now, is given; graded again on the next run).
+    """
+    folder = result_dir(out, submission)
+    results, grading = read_json(folder / "results.json"), read_json(folder / "grading.json") or {}
+    row: dict[str, Any] = {"submission": submission.id, "status": "pending", "score": "", "max_score": ""}
+    row.update({task: "" for task in tasks})
+    if results is None or not isinstance(results.get("tests"), list):
+        return row
+    row["status"] = str(grading.get("status", "graded"))
+    if print_ is not None and grading.get("fingerprint") != print_:
+        row["status"] = "outdated"
+    row["score"] = f"{float(results.get('score', 0)):g}"
+    earned: dict[str, float] = {}
+    possible: dict[str, float] = {}
+    for test in results["tests"]:
+        task = str(test.get("number", "")).rsplit(".", 1)[0]
+        earned[task] = earned.get(task, 0.0) + float(test.get("score", 0))
+        possible[task] = possible.get(task, 0.0) + float(test.get("max_score", 0))
+    row["max_score"] = f"{sum(possible.values()):g}" if possible else ""
+    for task in tasks:
+        if task in earned:
+            row[task] = f"{earned[task]:g}"
+    row["_possible"] = possible
+    return row
+
+
+class GradeBook:
+    """grades.csv, kept up to date: rewritten (atomically) each time a submission's result lands."""
+
+    def __init__(
+        self, out: Path, submissions: list[Submission], prints: dict[str, str] | None = None
+    ) -> None:
+        self.out, self.submissions, self.prints = out, submissions, prints or {}
+        self.tasks = task_order()
+        self.by_id = {s.id: s for s in submissions}
+        self.rows = {s.id: self._row(s) for s in submissions}
+
+    def _row(self, submission: Submission) -> dict[str, Any]:
+        return grade_row(self.out, submission, self.tasks, self.prints.get(submission.id))
+
+    def refresh(self, submission_id: str) -> None:
+        """Read one submission's result again (it has just been written), then rewrite grades.csv."""
+        if submission_id in self.by_id:
+            self.rows[submission_id] = self._row(self.by_id[submission_id])
+        self.write()
+
+    def write(self) -> list[dict[str, Any]]:
+        """grades.csv, in the order of the submissions; returns its rows."""
+        rows = [self.rows[s.id] for s in self.submissions]
+        text = io.StringIO()
+        fields = ["submission", "status", "score", "max_score", *self.tasks]
+        writer = csv.DictWriter(text, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        write_atomically(self.out / "grades.csv", text.getvalue())
+        return rows
+
+
+# ------------------------------------------------------------------------------------ entry point
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder.batch --worker CONFIG`` (what the batch runs; users type grade-all)."""
+    parser = argparse.ArgumentParser(
+        description="a grade-all worker (started by python -m autograder grade-all)"
+    )
+    parser.add_argument("--worker", required=True, help="the worker's configuration, as JSON")
+    args = parser.parse_args(argv)
+    return worker_main(json.loads(args.worker))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
