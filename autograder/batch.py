@@ -344,6 +344,12 @@ class Batch:
     assignment: str = "diffusion"
     plot: bool = True
 
+    def __post_init__(self) -> None:
+        # Absolute, once: the children work in folders under out/ after changing directory, so a
+        # relative --out (`make grade-all` passes out/class) would point nowhere for them.
+        self.source = Path(self.source).resolve()
+        self.out = Path(self.out).resolve()
+
     def run(self) -> int:
         from tqdm import tqdm
 

@@ -255,6 +255,17 @@ def test_a_worker_that_dies_is_replaced_and_its_submission_graded(here):
     assert [row["status"] for row in _rows(out).values()] == ["graded"] * 4
 
 
+def test_relative_folders_as_make_grade_all_passes_them(here):
+    """`make grade-all` runs ``grade-all SUBMISSIONS --out out/class`` from the repository: relative paths
+    must reach the children, which work in folders under the output folder."""
+    _class(here / "zips", 2)
+    command = [sys.executable, "-m", "autograder", "grade-all", "zips", "--out", "out/class", "--no-plot"]
+    done = subprocess.run(command, cwd=here, env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = _rows(here / "out" / "class")
+    assert [(row["status"], float(row["score"])) for row in rows.values()] == [("graded", FULL), ("graded", 0.0)]
+
+
 def test_nbgrader_and_flat_layouts_are_found(tmp_path):
     course = tmp_path / "course"
     (course / "submitted" / "alice" / "diffusion" / "diffusion_models").mkdir(parents=True)
