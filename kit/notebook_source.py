@@ -763,7 +763,7 @@ def _part_2_4(nb: NotebookWriter) -> None:
             outcome,
             plot_trajectories,
             policy_dataset,
-            rollout,
+            rollout_episodes,
         )
 
         buffer = generate_demonstrations(ROBOT_DEMOS, seed=0)
@@ -842,23 +842,11 @@ def _part_2_4(nb: NotebookWriter) -> None:
     nb.code(
         """
         def evaluate(model, name: str):
-            # ROBOT_EPISODES seeded starts; trajectories: blue success, red collision, orange timeout
-            env = PlanarReachEnv()
-            runs = [
-                rollout(
-                    env,
-                    model,
-                    state_normalizer,
-                    action_normalizer,
-                    config.state_horizon,
-                    config.action_horizon,
-                    config.num_actions,
-                    max_steps=ROBOT_MAX_STEPS,
-                    seed=10_000 + episode,
-                    generator=torch.Generator().manual_seed(episode),
-                )
-                for episode in range(ROBOT_EPISODES)
-            ]
+            # your rollout (task 2.4.2) from ROBOT_EPISODES seeded starts, the same for every policy;
+            # trajectories: blue success, red collision, orange timeout
+            runs = rollout_episodes(
+                PlanarReachEnv(), model, state_normalizer, action_normalizer, config, ROBOT_EPISODES, ROBOT_MAX_STEPS
+            )
             success = np.mean([run.success for run in runs])
             fig, ax = plt.subplots(figsize=(3.5, 3.5))
             plot_trajectories(

@@ -28,6 +28,7 @@ from . import REFERENCE_DIR, REPO_ROOT
 sys.path.insert(0, str(REFERENCE_DIR))
 
 from diffusion_models.robotics import (  # noqa: E402
+    EVAL_SEED_OFFSET,
     LEFT,
     PlanarReachEnv,
     PolicyConfig,
@@ -38,11 +39,9 @@ from diffusion_models.robotics import (  # noqa: E402
     passing_side,
     plot_trajectories,
     policy_dataset,
-    rollout,
+    rollout_episodes,
     save_replay_buffer,
 )
-
-EVAL_SEED_OFFSET = 10_000  # evaluation episodes never reuse a demonstration's start
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -110,21 +109,8 @@ def evaluate(name: str, model, state_normalizer, action_normalizer, config: Poli
     """Roll the policy out on ``args.episodes`` seeded episodes; returns metrics and trajectories."""
     env = PlanarReachEnv()
     start = time.perf_counter()
-    runs = [
-        rollout(
-            env,
-            model,
-            state_normalizer,
-            action_normalizer,
-            config.state_horizon,
-            config.action_horizon,
-            config.num_actions,
-            max_steps=args.max_steps or env.config.max_episode_steps,
-            seed=EVAL_SEED_OFFSET + episode,
-            generator=torch.Generator().manual_seed(episode),
-        )
-        for episode in range(args.episodes)
-    ]
+    max_steps = args.max_steps or env.config.max_episode_steps
+    runs = rollout_episodes(env, model, state_normalizer, action_normalizer, config, args.episodes, max_steps)
     seconds = time.perf_counter() - start
     outcomes = [outcome(run.info) for run in runs]
     sides = [passing_side(run.states[:, :2]) for run in runs]

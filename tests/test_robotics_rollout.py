@@ -7,7 +7,14 @@ import pytest
 import torch
 from diffusion_models import DiffusionModel
 from diffusion_models.networks import ConditionalUNet1D
-from diffusion_models.robotics import Normalizer, PlanarReachEnv, rollout
+from diffusion_models.robotics import (
+    EVAL_SEED_OFFSET,
+    Normalizer,
+    PlanarReachEnv,
+    PolicyConfig,
+    rollout,
+    rollout_episodes,
+)
 
 # deliberately not the identity on [-1, 1], so a plan that is not unnormalized lands elsewhere
 STATES = Normalizer(minimum=[0.0, 0.0, -1.0, -1.0], maximum=[1.0, 1.0, 1.0, 1.0])
@@ -128,3 +135,19 @@ def test_a_diffusion_model_plans_deterministically_under_a_generator():
     assert runs[0].actions.shape == (6, 2) and len(runs[0].plans) == 2
     assert runs[0].plans[0].shape == (8, 2)
     np.testing.assert_array_equal(runs[0].actions, runs[1].actions)
+
+
+def test_evaluation_episodes_start_from_seeded_starts_and_sample_with_seeded_generators():
+    config = PolicyConfig(state_horizon=2, action_horizon=6, num_actions=4)
+    policy = RecordingPolicy(creeping_plan, horizon=6)
+    runs = rollout_episodes(PlanarReachEnv(), policy, STATES, ACTIONS, config, episodes=3, max_steps=5)
+    assert [run.num_steps for run in runs] == [5, 5, 5]
+    for episode, run in enumerate(runs):
+        start, _ = PlanarReachEnv().reset(seed=EVAL_SEED_OFFSET + episode)
+        np.testing.assert_array_equal(run.states[0], start)
+    # two plans per episode (4 + 1 actions), each episode's generator seeded with its index
+    firsts = [policy.generators[2 * episode] for episode in range(3)]
+    assert len(policy.generators) == 6 and all(g is not None for g in firsts)
+    draws = [g.initial_seed() for g in firsts]
+    assert draws == [0, 1, 2]
+

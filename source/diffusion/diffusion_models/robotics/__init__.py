@@ -6,10 +6,11 @@ Tasks:
 
 Given: the environment (PlanarReachEnv), the scripted multimodal expert (generate_demonstrations),
 the replay-buffer loader (zarr / npz / dict, Diffusion Policy layout), the policies (build_policy,
-RegressionPolicy) and plotting.
+RegressionPolicy), their evaluation (rollout_episodes) and plotting.
 """
 
 from .environment import PlanarReachConfig, PlanarReachEnv
+from .evaluation import EVAL_SEED_OFFSET, rollout_episodes
 from .expert import LEFT, RIGHT, ScriptedExpert, generate_demonstrations, passing_side
 from .normalizer import Normalizer
 from .plotting import outcome, plot_trajectories
@@ -19,6 +20,7 @@ from .rollout import Rollout, rollout
 from .windows import check_horizons, make_windows
 
 __all__ = [
+    "EVAL_SEED_OFFSET",
     "LEFT",
     "RIGHT",
     "Normalizer",
@@ -39,6 +41,7 @@ __all__ = [
     "plot_trajectories",
     "policy_dataset",
     "rollout",
+    "rollout_episodes",
     "save_replay_buffer",
     "scaled_linear_betas",
 ]
