@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .report import failure_results
+from .report import failure_results, write_atomically
 
 AUTOGRADER_DIR = Path(__file__).resolve().parent
 GIVEN_PACKAGE = AUTOGRADER_DIR.parent / "release" / "diffusion" / "diffusion_models"
@@ -144,15 +144,6 @@ def changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ one result
-def write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
 def result_dir(out: Path, submission: Submission) -> Path:
     return out / "results" / submission.id
 

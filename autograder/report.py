@@ -19,6 +19,17 @@ from typing import Any
 from .public.core import Outcome
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a hidden partial file and a rename: readers see the old file or
+    the whole new one, never half of it, even if the writer is killed."""
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
 @dataclass
 class Report:
     outcomes: list[Outcome]
@@ -86,9 +97,7 @@ class Report:
         """Write results.json atomically (a half-written file is never left behind)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(self.results_json(), indent=2) + "\n", encoding="utf-8")
-        os.replace(partial, path)
+        write_atomically(path, json.dumps(self.results_json(), indent=2) + "\n")
 
     def table(self, width: int = 110) -> str:
         """task | points | verdict | check, with the feedback of each failed check under it."""

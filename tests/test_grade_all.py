@@ -26,6 +26,7 @@ from autograder.batch import GradeBook, Submission, discover, fingerprint
 from autograder.checks import all_groups
 from autograder.plots import failure_rates
 from kit import REFERENCE_DIR, RELEASE_DIR, REPO_ROOT
+from kit.release import graded_files
 
 GROUPS = all_groups()
 CHECKS = sum(len(group.checks) for group in GROUPS)
@@ -37,21 +38,11 @@ POINTS = {
 FULL = sum(group.points for group in GROUPS)  # never hard-coded: task groups are added over time
 
 
-def _todo_files(package_root: Path) -> list[str]:
-    """The package's files with TODOs in the release: what collect_submission.sh zips."""
-    release = RELEASE_DIR / "diffusion_models"
-    return sorted(
-        f"diffusion_models/{path.relative_to(release).as_posix()}"
-        for path in release.rglob("*.py")
-        if "raise NotImplementedError(" in path.read_text(encoding="utf-8")
-    )
-
-
 def _zip(package_root: Path, target: Path) -> Path:
     """What collect_submission.sh zips: the notebook and the package files with TODOs."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zipped:
         zipped.writestr("diffusion.ipynb", "{}")
-        for name in _todo_files(package_root):
+        for name in graded_files()[1:]:  # the package files with TODOs, after the notebook
             zipped.write(package_root / name, name)
     return target
 
@@ -263,7 +254,10 @@ def test_relative_folders_as_make_grade_all_passes_them(here):
     done = subprocess.run(command, cwd=here, env=_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = _rows(here / "out" / "class")
-    assert [(row["status"], float(row["score"])) for row in rows.values()] == [("graded", FULL), ("graded", 0.0)]
+    assert [(row["status"], float(row["score"])) for row in rows.values()] == [
+        ("graded", FULL),
+        ("graded", 0.0),
+    ]
 
 
 def test_nbgrader_and_flat_layouts_are_found(tmp_path):
