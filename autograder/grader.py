@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .checks import Group, all_groups
+from .hints import at_level
+from .policy import hint_level
 from .public.core import Outcome, run_check
 from .report import Report
 from .sandbox import ChildSession, Limits, Zygote
@@ -39,12 +41,14 @@ class Grader:
         protected: tuple[Path, ...] = (),
         tmp_root: Path | None = None,
         memory_mb: int | None = None,
+        hints: str | None = None,
     ) -> None:
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         if time_scale <= 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
         self.device, self.threads, self.python = device, threads, python
+        self.hints = hint_level(hints)  # the course's policy (autograder/policy.py) unless given
         self.time_scale = time_scale  # stretches every time limit (a slow machine); tests shrink them
         self.protected = tuple(Path(p) for p in protected)  # besides the repository: no child reads these
         self.tmp_root = tmp_root
@@ -100,7 +104,7 @@ class Grader:
                 try:
                     for check_ in group.checks:
                         session.call_timeout_s = call_timeout_s or check_.call_timeout_s * self.time_scale
-                        outcomes.append(run_check(check_, session))
+                        outcomes.append(at_level(run_check(check_, session), self.hints))
                 finally:
                     session.close()
                 fatal = fatal or session.fatal

@@ -87,12 +87,20 @@ def task_score(task: str, submission: str | Path = ".", device: str = "auto") ->
     outcomes = [o for o in report.outcomes if o.check.task == task]
     earned = sum(o.score for o in outcomes)
     possible = sum(o.check.points for o in outcomes)
-    print(f"Autograder, task {task}: {earned:g}/{possible:g} points (graded on {report.device})")
+    public = (
+        sum(o.score for o in outcomes if o.check.public),
+        sum(o.check.points for o in outcomes if o.check.public),
+    )
+    print(
+        f"Autograder, task {task}: {earned:g}/{possible:g} points (graded on {report.device}): public checks "
+        f"{public[0]:g}/{public[1]:g}, hidden checks {earned - public[0]:g}/{possible - public[1]:g}"
+    )
     if report.notice:
         print(report.notice)
     for outcome in outcomes:
         mark = "PASS" if outcome.passed else "FAIL"
-        print(f"[{mark}] {outcome.score:g}/{outcome.check.points:g}  {outcome.check.title}")
+        where = "public" if outcome.check.public else "hidden"
+        print(f"[{mark}] {outcome.score:g}/{outcome.check.points:g}  {where}  {outcome.check.title}")
         if not outcome.passed:
             print("       " + outcome.feedback.replace("\n", "\n       "))
     return round(float(earned), 6)

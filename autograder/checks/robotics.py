@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -183,48 +181,6 @@ def normalizer_closed_form(
 
 
 # ================================================================================= 2.4.2: the rollout
-@check(
-    "2.4.2",
-    "every plan's condition is the normalized history of the last state_horizon observations, oldest first",
-    points=2,
-    hint=public.ROLLOUT_HINT,
-    error_hints=public.ROLLOUT_ERRORS,
-    public=False,
-    examples=4,
-)
-@given(
-    h=st.integers(2, 4),
-    horizon=st.integers(2, 6),
-    num_actions=st.integers(1, 6),
-    max_steps=st.integers(4, 14),
-    state_dim=st.integers(1, 4),
-    action_dim=st.integers(1, 3),
-    seed=sts.seeds,
-)
-@example(h=3, horizon=5, num_actions=2, max_steps=9, state_dim=2, action_dim=2, seed=0)
-def rollout_history(
-    session: Session,
-    h: int,
-    horizon: int,
-    num_actions: int,
-    max_steps: int,
-    state_dim: int,
-    action_dim: int,
-    seed: int,
-) -> None:
-    inputs, out, case = public.run_rollout(
-        session,
-        seed=seed,
-        state_dim=state_dim,
-        action_dim=action_dim,
-        h=h,
-        horizon=horizon,
-        num_actions=min(num_actions, horizon),
-        max_steps=max_steps,
-    )
-    want = public.judge_executed(inputs, out, case)
-    for k in range(len(out["calls"])):
-        public.judge_condition(inputs, out, want, k, case)
 
 
 @check(
@@ -277,50 +233,6 @@ def rollout_stops(
         )
 
 
-@check(
-    "2.4.2",
-    "the generator goes to every generate_sample call and the seed to env.reset",
-    points=1,
-    hint=public.ROLLOUT_HINT,
-    error_hints=public.ROLLOUT_ERRORS,
-    public=False,
-    examples=2,
-)
-@given(with_generator=st.booleans(), seed=sts.seeds)
-@example(with_generator=True, seed=0)
-def rollout_generator(session: Session, with_generator: bool, seed: int) -> None:
-    inputs, out, case = public.run_rollout(
-        session,
-        seed=seed,
-        state_dim=2,
-        action_dim=2,
-        h=2,
-        horizon=4,
-        num_actions=2,
-        max_steps=6,
-        with_generator=with_generator,
-    )
-    case["generator"] = "given" if with_generator else "None"
-    calls = out["calls"]
-    if len(calls) != math.ceil(6 / 2):
-        public.judge_executed(inputs, out, case)
-    wanted = "same" if with_generator else "none"
-    for k, call in enumerate(calls):
-        if call["generator"] != wanted:
-            got = {"none": "no generator", "other": "another generator", "same": "rollout's generator"}[
-                call["generator"]
-            ]
-            raise Failure(
-                f"generate_sample call {k} got {got} ({case_text(case)}): pass rollout's own generator on, "
-                "policy.generate_sample(cond, generator=generator), so that a seeded rollout is reproducible."
-            )
-    if out["seeds"] != [seed]:
-        raise Failure(
-            f"env.reset was called with seeds {out['seeds']}; expected one call, env.reset(seed={seed}) "
-            f"({case_text(case)})."
-        )
-
-
 GROUP = Group(
     name="robotics",
     tasks=("2.4.1", "2.4.2"),
@@ -331,9 +243,7 @@ GROUP = Group(
             windows_padding,
             windows_values,
             normalizer_closed_form,
-            rollout_history,
             rollout_stops,
-            rollout_generator,
         ),
     ),
 )

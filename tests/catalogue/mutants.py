@@ -556,9 +556,76 @@ BUGS: tuple[Mutant, ...] = (
         "plan = policy.generate_sample(cond)",
         "generator",
     ),
+    # ---------------------------------------------------------------- student mistakes (issue 11, item 4)
+    bug(
+        "mean-eps-coef-sqrt-beta",
+        "2.1.2",
+        NS,
+        PLAIN_MEAN,
+        PLAIN_MEAN.replace("beta_t / (1.0 - alpha_bar_t).sqrt()", "beta_t.sqrt() / (1.0 - alpha_bar_t).sqrt()"),
+        "eps part",
+    ),
+    bug("cfg-w-drops-from-null", "2.2.3", DM, GUIDE, "eps = (1.0 + w) * eps_cond - eps_null", "eq. 6"),
+    bug(
+        "windows-actions-from-next-episode",
+        "2.4.1",
+        WIN,
+        "action_index = np.minimum(action_index, ends[episode][:, None] - 1)",
+        "action_index = np.minimum(action_index, num_steps - 1)",
+        "own episode",
+    ),
+    bug(
+        "rollout-history-never-updated",
+        "2.4.2",
+        ROLL,
+        "            history.append(observation)\n",
+        "",
+        "history",
+    ),
+    # ---------------------------------------------------------------- grader validity (issue 11, item 7)
+    bug(
+        "threshold-beta-tilde",
+        "2.3.2",
+        NS,
+        "            mean = coef_x0 * x0_hat + coef_xt * x_t\n",
+        "            mean = coef_x0 * x0_hat + coef_xt * x_t\n"
+        "            beta_t = beta_t * (1.0 - alpha_bar_prev) / (1.0 - alpha_bar_t)\n",
+        "beta-tilde",
+    ),
 )
 
 REWRITES: tuple[Mutant, ...] = (
+    Mutant(
+        "eq7-as-algorithm-2-plus-clamp-correction",
+        ("2.3.2",),
+        (
+            Edit(
+                NS,
+                f"            {X0_HAT}\n            {CLAMP}\n",
+                "            raw = (x_t - (1.0 - alpha_bar_t).sqrt() * model_prediction) / alpha_bar_t.sqrt()\n"
+                "            x0_hat = raw.clamp(-1.0, 1.0)\n",
+            ),
+            Edit(
+                NS,
+                "            mean = coef_x0 * x0_hat + coef_xt * x_t\n",
+                "            plain = (x_t - beta_t / (1.0 - alpha_bar_t).sqrt() * model_prediction) / alpha_t.sqrt()\n"
+                "            mean = plain + coef_x0 * (x0_hat - raw)  # eq. 7 = Algorithm 2 + the clamp's correction\n",
+            ),
+        ),
+        rewrite=True,
+    ),
+    Mutant(
+        "drop-condition-once-per-sample",
+        ("2.2.1",),
+        (
+            Edit(
+                DM,
+                DROP_CALL,
+                "        cond = torch.stack([self.drop_condition(c.unsqueeze(0), generator)[0] for c in cond])\n",
+            ),
+        ),
+        rewrite=True,
+    ),
     Mutant(
         "image-keywords",
         ("2.3.1",),
