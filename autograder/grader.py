@@ -21,7 +21,7 @@ from typing import Any
 from .checks import Group, all_groups
 from .hints import at_level
 from .policy import hint_level
-from .public.core import Outcome, run_check
+from .public.core import Outcome, gated, run_check
 from .report import Report
 from .sandbox import ChildSession, Limits, Zygote
 from .submission import SubmissionError, copy_given, prepare_submission
@@ -110,7 +110,7 @@ class Grader:
                 fatal = fatal or session.fatal
                 device = session.device
                 self.sandbox = session.sandbox or self.sandbox
-        return Report(outcomes, device, time.monotonic() - started, notice=prepared.notice)
+        return Report(gated(outcomes), device, time.monotonic() - started, notice=prepared.notice)
 
     def restart(self) -> None:
         """Close the zygote (the next grading starts a fresh one); keep everything else."""

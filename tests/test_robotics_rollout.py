@@ -150,4 +150,3 @@ def test_evaluation_episodes_start_from_seeded_starts_and_sample_with_seeded_gen
     assert len(policy.generators) == 6 and all(g is not None for g in firsts)
     draws = [g.initial_seed() for g in firsts]
     assert draws == [0, 1, 2]
-

@@ -226,7 +226,7 @@ def judge_mean_difference(
 @check(
     "2.1.2",
     "denoise_step at t = 0 returns the mean of Algorithm 2",
-    points=2,
+    points=1,
     hint=public.STEP_HINT,
     public=False,
     examples=6,
@@ -256,7 +256,7 @@ def step_mean_t0(
 @check(
     "2.1.2",
     "denoise_step at t > 0 has the mean of Algorithm 2 (z cancelled between two draws)",
-    points=3,
+    points=2,
     hint=public.STEP_HINT,
     public=False,
     examples=6,
@@ -287,7 +287,7 @@ def step_mean(
 @check(
     "2.3.2",
     "thresholded step at t = 0 returns clamp(x0_hat, -1, 1) (eq. 15; eq. 7 with alpha_bar_{-1} = 1)",
-    points=3,
+    points=2,
     hint=public.THRESHOLD_HINT,
     public=False,
     examples=6,
@@ -318,7 +318,7 @@ def threshold_t0(
 @check(
     "2.3.2",
     "thresholded step at t > 0 has eq. 7's mean with the clamped x0_hat (z cancelled between two draws)",
-    points=3,
+    points=2,
     hint=public.THRESHOLD_HINT,
     public=False,
     examples=6,

@@ -17,7 +17,7 @@ from . import Group, ordered
 @check(
     "2.4.1",
     "windows at episode edges are padded with that episode's own first state and last action, never another's",
-    points=2,
+    points=1,
     hint=public.WINDOWS_HINT,
     public=False,
     examples=4,
@@ -45,7 +45,7 @@ def windows_padding(
 @check(
     "2.4.1",
     "make_windows equals a float64 loop over every step of every episode, on random data",
-    points=2,
+    points=1,
     hint=public.WINDOWS_HINT,
     public=False,
     examples=4,

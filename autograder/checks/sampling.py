@@ -22,7 +22,7 @@ from . import Group, ordered
 @check(
     "2.2.3",
     "every step's noise estimate is (1 + w) eps_theta(x_t, t, c) - w eps_theta(x_t, t, null), null = zeros (CFG eq. 6)",
-    points=4,
+    points=1,
     hint=public.SAMPLE_HINT,
     error_hints=public.SAMPLE_ERRORS,
     public=False,
@@ -77,6 +77,11 @@ def sample_guidance(
             ),
             Misconception(
                 "the unconditional estimate alone", "eps = (1 + w) eps_c - w eps_null", unconditional
+            ),
+            Misconception(
+                "the unconditional estimate weighted by 1 instead of w",
+                "eq. 6 subtracts w times the null estimate, so the two weights sum to 1",
+                (1.0 + w) * conditional - unconditional,
             ),
         ]
         scale = (1.0 + w) * np.abs(conditional) + w * np.abs(unconditional)

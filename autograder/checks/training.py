@@ -27,7 +27,7 @@ from . import Group, ordered
 @check(
     "2.2.1",
     "loss = mean((eps_theta(x_t, t, c) - eps)^2) with x_t = add_noise(x_0, eps, t), eps ~ N(0, I)",
-    points=4,
+    points=1,
     hint=public.LOSS_HINT,
     error_hints=public.LOSS_ERRORS,
     public=False,

@@ -14,7 +14,7 @@ each holding its probes and its public checks.
 from __future__ import annotations
 
 from . import denoise, image, robotics, sampling, scheduler, training
-from .core import Check, Outcome, run_check
+from .core import Check, Outcome, gated, run_check
 from .points import TASK_POINTS
 
 GROUPS = (scheduler, denoise, training, sampling, image, robotics)
@@ -32,7 +32,7 @@ def check(*tasks: str, device: str | None = None, verbose: bool = True) -> list[
             f"no public checks for task(s) {', '.join(sorted(unknown))}; tasks with checks: {known}"
         )
     session = LocalSession(device)
-    outcomes = [run_check(c, session) for c in PUBLIC_CHECKS if not tasks or c.task in tasks]
+    outcomes = gated([run_check(c, session) for c in PUBLIC_CHECKS if not tasks or c.task in tasks])
     if verbose:
         for outcome in outcomes:
             mark = "PASS" if outcome.passed else "FAIL"

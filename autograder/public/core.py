@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
@@ -121,6 +121,9 @@ class Check:
     prop: Callable[[Session], None] = field(repr=False, compare=False)
     call_timeout_s: float = 30.0
     error_hints: tuple[tuple[str, str], ...] = ()  # (regex on "Kind: message", what it usually means)
+    # a property that constant output of the right shape has too (a layout, inputs left unchanged): its points
+    # count only when a check of the same task that is not vacuous passes as well (see gated)
+    vacuous: bool = False
 
     def __post_init__(self) -> None:
         if self.visibility not in VISIBILITIES:
@@ -140,6 +143,7 @@ def check(
     visibility: str | None = None,
     call_timeout_s: float = 30.0,
     error_hints: tuple[tuple[str, str], ...] = (),
+    vacuous: bool = False,
 ) -> Callable[[Callable[..., None]], Check]:
     """Make a :class:`Check` of a hypothesis property ``prop(session, ...)``.
 
@@ -158,6 +162,7 @@ def check(
             prop=property_settings(examples)(prop),
             call_timeout_s=call_timeout_s,
             error_hints=error_hints,
+            vacuous=vacuous,
         )
 
     return wrap
@@ -203,6 +208,27 @@ def run_check(check_: Check, session: Session) -> Outcome:
     except Exception as err:  # a bug of the grader's own: say so instead of blaming the student
         return Outcome(check_, False, f"grader error in {check_.key}: {type(err).__name__}: {err}", True)
     return Outcome(check_, True, "passed")
+
+
+def gated(outcomes: list[Outcome]) -> list[Outcome]:
+    """The outcomes with every passed vacuous check failed where no other check of its task passed.
+
+    A layout or an untouched input is necessary, not evidence: constant output of the right shape has it.
+    Such a check's points count once the task shows some real content."""
+    real = {o.check.task for o in outcomes if o.passed and not o.check.vacuous}
+    return [
+        replace(
+            o,
+            passed=False,
+            diagnosis=(
+                f"this property holds, but constant output of the right shape has it too: its points count once "
+                f"another check of task {o.check.task} passes."
+            ),
+        )
+        if o.passed and o.check.vacuous and o.check.task not in real
+        else o
+        for o in outcomes
+    ]
 
 
 def _where(frames: tuple[str, ...]) -> str:

@@ -624,6 +624,7 @@ def replay(
     newest_first: bool = False,
     zero_padding: bool = False,
     mid_plan: bool = True,
+    frozen_history: bool = False,
 ) -> dict[str, Any]:
     """The episode as the spec runs it, in float64; the keywords describe known mistakes.
 
@@ -656,7 +657,8 @@ def replay(
             observation = state.astype(np.float32).astype(np.float64)
             actions.append(action)
             states.append(observation)
-            history = history[1:] + [observation]
+            if not frozen_history:
+                history = history[1:] + [observation]
             if len(actions) >= length and mid_plan:
                 break
     action_dim = np.shape(env["mixing"])[1]
@@ -704,6 +706,12 @@ CONDITION_MISTAKES = (
         "the condition lists the states oldest first, as the training windows do: np.stack(history) of a deque "
         "that appends each new observation at the end",
         {"newest_first": True},
+    ),
+    (
+        "a history that is never updated",
+        "every observation the environment returns joins the history at once, so each plan conditions on the "
+        "latest h observations",
+        {"frozen_history": True},
     ),
     (
         "padding with zeros",

@@ -117,7 +117,14 @@ INIT_HINT = (
 )
 
 
-@check("2.1.1a", "schedule arrays: shape (T,), float32, on the device", points=2, hint=INIT_HINT, public=True)
+@check(
+    "2.1.1a",
+    "schedule arrays: shape (T,), float32, on the device",
+    points=2,
+    hint=INIT_HINT,
+    public=True,
+    vacuous=True,
+)
 @given(schedule=sts.schedules())
 @example(schedule=sts.DEFAULT_SCHEDULE)
 def init_layout(session: Session, schedule: tuple[int, float, float]) -> None:

@@ -567,6 +567,7 @@ def loss_generator(session: Session, sequential: bool, seed: int) -> None:
     points=2,
     hint=DROP_HINT,
     public=True,
+    vacuous=True,
     examples=4,
 )
 @given(sequential=st.booleans(), batch=st.integers(1, 32), seed=sts.seeds)

@@ -214,7 +214,7 @@ BUGS: tuple[Mutant, ...] = (
         NS,
         Q_SAMPLE,
         "return alpha_bar_t * original_samples + (1.0 - alpha_bar_t) * noise",
-        "square root",
+        "no square roots",
     ),
     bug(
         "add-noise-alphas",
@@ -293,7 +293,7 @@ BUGS: tuple[Mutant, ...] = (
         PLAIN_SCHEDULE.replace("[t]", "[t - 1]"),
         "one-indexed",
     ),
-    bug("z-ignores-generator", "2.1.2", NS, NOISE, "z = torch.randn_like(x_t)", "generator"),
+    bug("z-ignores-generator", "2.1.2", NS, NOISE, "z = torch.randn_like(x_t)", "ignores the generator"),
     bug(
         "z-uniform",
         "2.1.2",
@@ -332,7 +332,7 @@ BUGS: tuple[Mutant, ...] = (
         X0_HAT.replace("(1.0 - alpha_bar_t).sqrt()", "(1.0 - alpha_bar_t)"),
         "eq. 15",
     ),
-    bug("eq7-alpha-bar-t", "2.3.2", NS, PREV, "alpha_bar_prev = alpha_bar_t", "alpha_bar_{t-1}"),
+    bug("eq7-alpha-bar-t", "2.3.2", NS, PREV, "alpha_bar_prev = alpha_bar_t", "alpha_bar_t where eq. 7"),
     # ---------------------------------------------------------------- 2.2.1
     bug(
         "loss-t-one-indexed",
@@ -378,7 +378,7 @@ BUGS: tuple[Mutant, ...] = (
         DM,
         T_DRAW,
         T_DRAW.replace(", generator=generator)", ")"),
-        "generator",
+        "generators in the same state drew different",
     ),
     # ---------------------------------------------------------------- 2.2.2
     bug(
@@ -425,7 +425,12 @@ BUGS: tuple[Mutant, ...] = (
         ("elements instead of samples",),
     ),
     bug(
-        "drop-ignores-generator", "2.2.2", DM, COIN, COIN.replace(", generator=generator)", ")"), "generator"
+        "drop-ignores-generator",
+        "2.2.2",
+        DM,
+        COIN,
+        COIN.replace(", generator=generator)", ")"),
+        "generators in the same state dropped different",
     ),
     # ---------------------------------------------------------------- 2.2.3
     bug("cfg-sign", "2.2.3", DM, GUIDE, "eps = (1.0 + w) * eps_null - w * eps_cond", "sign swapped"),
@@ -437,14 +442,21 @@ BUGS: tuple[Mutant, ...] = (
         "eps = eps_null + w * (eps_cond - eps_null)",
         "other guidance convention",
     ),
-    bug("cfg-null-is-cond", "2.2.3", DM, "null = torch.zeros_like(cond)", "null = cond", "null"),
+    bug(
+        "cfg-null-is-cond",
+        "2.2.3",
+        DM,
+        "null = torch.zeros_like(cond)",
+        "null = cond",
+        "cond instead of zeros",
+    ),
     bug(
         "cfg-null-minus-one",
         "2.2.3",
         DM,
         "null = torch.zeros_like(cond)",
         "null = torch.full_like(cond, -1)",
-        "null",
+        "a condition of all zeros",
     ),
     bug("loop-one-indexed", "2.2.3", DM, LOOP, "for t in range(scheduler.num_steps, 0, -1):", "zero-indexed"),
     bug(
@@ -554,7 +566,7 @@ BUGS: tuple[Mutant, ...] = (
         ROLL,
         PLAN_CALL,
         "plan = policy.generate_sample(cond)",
-        "generator",
+        "got no generator",
     ),
     # ---------------------------------------------------------------- student mistakes (issue 11, item 4)
     bug(
@@ -562,17 +574,26 @@ BUGS: tuple[Mutant, ...] = (
         "2.1.2",
         NS,
         PLAIN_MEAN,
-        PLAIN_MEAN.replace("beta_t / (1.0 - alpha_bar_t).sqrt()", "beta_t.sqrt() / (1.0 - alpha_bar_t).sqrt()"),
-        "eps part",
+        PLAIN_MEAN.replace(
+            "beta_t / (1.0 - alpha_bar_t).sqrt()", "beta_t.sqrt() / (1.0 - alpha_bar_t).sqrt()"
+        ),
+        "sqrt(beta_t) instead of beta_t",
     ),
-    bug("cfg-w-drops-from-null", "2.2.3", DM, GUIDE, "eps = (1.0 + w) * eps_cond - eps_null", "eq. 6"),
+    bug(
+        "cfg-w-drops-from-null",
+        "2.2.3",
+        DM,
+        GUIDE,
+        "eps = (1.0 + w) * eps_cond - eps_null",
+        "weighted by 1 instead of w",
+    ),
     bug(
         "windows-actions-from-next-episode",
         "2.4.1",
         WIN,
         "action_index = np.minimum(action_index, ends[episode][:, None] - 1)",
         "action_index = np.minimum(action_index, num_steps - 1)",
-        "own episode",
+        "actions of the next episode",
     ),
     bug(
         "rollout-history-never-updated",
@@ -580,7 +601,7 @@ BUGS: tuple[Mutant, ...] = (
         ROLL,
         "            history.append(observation)\n",
         "",
-        "history",
+        "never updated",
     ),
     # ---------------------------------------------------------------- grader validity (issue 11, item 7)
     bug(
