@@ -23,6 +23,13 @@ from .public.judge import cond
 Schedule = dict[str, np.ndarray]
 
 
+def linear_schedule(num_steps: int, beta_start: float, beta_end: float) -> Schedule:
+    """The spec's schedule in float64 (task 2.1.1a): betas = linspace, alphas = 1 - betas, alpha_bars = cumprod."""
+    betas = np.linspace(beta_start, beta_end, num_steps, dtype=np.float64)
+    alphas = 1.0 - betas
+    return {"betas": betas, "alphas": alphas, "alpha_bars": np.cumprod(alphas)}
+
+
 def per_sample(values: np.ndarray, ndim: int) -> np.ndarray:
     """(B,) -> (B, 1, ..., 1) with ndim dimensions in all."""
     return values.reshape(values.shape[0], *([1] * (ndim - 1)))

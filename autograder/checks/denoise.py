@@ -19,7 +19,6 @@ from ..public.judge import (
     case_text,
     close,
     fmt,
-    linear_schedule,
     schedule_for_probe,
     variance_ratio_bounds,
 )
@@ -185,7 +184,7 @@ def judge_mean_difference(
     A third call repeats the first: if it differs the generator is ignored (judged by 2.1.2's own check),
     and the mean is judged statistically instead: the difference's spread must match two draws' noise alone.
     """
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(cf.linear_schedule(*schedule))
     x1, e1, x2, e2 = inputs
     case = public.step_case(schedule, t, x1, threshold)
     out = public.run_steps(
@@ -236,7 +235,7 @@ def judge_mean_difference(
 def step_mean_t0(
     session: Session, schedule: tuple[int, float, float], shape: tuple[int, ...], seed: int
 ) -> None:
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(cf.linear_schedule(*schedule))
     s = as_used(schedule32)
     x_t, eps = public.normal_pair(seed, shape)
     case = public.step_case(schedule, 0, x_t, False)
@@ -268,7 +267,7 @@ def step_mean(
     session: Session, pair: tuple[tuple[int, float, float], int], shape: tuple[int, ...], seed: int
 ) -> None:
     schedule, t = pair
-    s = as_used(schedule_for_probe(linear_schedule(*schedule)))
+    s = as_used(schedule_for_probe(cf.linear_schedule(*schedule)))
     x1, e1 = public.normal_pair(seed, shape)
     x2, e2 = public.normal_pair(seed + 7, shape)
     judge_mean_difference(
@@ -298,7 +297,7 @@ def step_mean(
 def threshold_t0(
     session: Session, schedule: tuple[int, float, float], shape: tuple[int, ...], seed: int
 ) -> None:
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(cf.linear_schedule(*schedule))
     s = as_used(schedule32)
     _, x_t, eps = public.noisy_from(seed, shape, 0, s, 0.3, 1.6)
     case = public.step_case(schedule, 0, x_t, True)
@@ -330,7 +329,7 @@ def threshold_mean(
     session: Session, pair: tuple[tuple[int, float, float], int], shape: tuple[int, ...], seed: int
 ) -> None:
     schedule, t = pair
-    s = as_used(schedule_for_probe(linear_schedule(*schedule)))
+    s = as_used(schedule_for_probe(cf.linear_schedule(*schedule)))
     _, x1, e1 = public.noisy_from(seed, shape, t, s, 0.3, 1.6)
     _, x2, e2 = public.noisy_from(seed + 7, shape, t, s, 0.3, 1.6)
     judge_mean_difference(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -12,8 +14,134 @@ from ..public.core import Session, check
 from ..public.judge import Failure, Misconception, array, assert_close, case_text, fmt
 from . import Group, ordered
 
-
 # ================================================================================= 2.4.1: windows
+
+
+# ================================================================================= window oracle (hidden)
+def window_indices(
+    ends: np.ndarray,
+    state_horizon: int,
+    action_horizon: int,
+    *,
+    state_shift: int = 0,
+    action_shift: int = 0,
+    state_floor: str = "episode",
+    action_ceiling: str = "episode",
+    newest_first: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The step each window holds, by a plain loop: (N, h) state steps, oldest first, and (N, H) action steps.
+
+    The defaults are the spec; the keywords describe known mistakes: a window shifted by some steps, padding
+    clamped to the whole dataset ("data") instead of the episode, or wrapping around like a negative index
+    ("wrap"), the history newest first.
+    """
+    total = int(ends[-1])
+    state_rows, action_rows = [], []
+    start = 0
+    for end in (int(e) for e in ends):
+        for n in range(start, end):
+            history = []
+            for k in reversed(range(state_horizon)):
+                step = n - k + state_shift
+                if state_floor == "episode":
+                    step = max(start, step)
+                elif state_floor == "data":
+                    step = max(0, step)
+                elif step < 0:  # "wrap"
+                    step += total
+                history.append(min(step, total - 1))
+            future = []
+            for k in range(action_horizon):
+                step = n + k + action_shift
+                future.append(min(end - 1 if action_ceiling == "episode" else total - 1, max(step, 0)))
+            state_rows.append(history[::-1] if newest_first else history)
+            action_rows.append(future)
+        start = end
+    return np.array(state_rows, dtype=np.int64), np.array(action_rows, dtype=np.int64)
+
+
+WINDOW_MISTAKES = (  # (name, explanation, keywords of window_indices)
+    (
+        "an action window one step late",
+        "the sample of step n starts with a_n, the action taken in state s_n: actions n ... n+H-1",
+        {"action_shift": 1},
+    ),
+    (
+        "an action window one step early",
+        "the sample of step n starts with a_n: actions n ... n+H-1",
+        {"action_shift": -1},
+    ),
+    (
+        "a state history one step early",
+        "the history of step n ends with s_n itself: states n-h+1 ... n",
+        {"state_shift": -1},
+    ),
+    (
+        "a state history one step late",
+        "the history of step n ends with s_n: states n-h+1 ... n, never the next state",
+        {"state_shift": 1},
+    ),
+    (
+        "a history newest first",
+        "the condition lists the states oldest first, s_{n-h+1} ... s_n",
+        {"newest_first": True},
+    ),
+    (
+        "padding that borrows the states of another episode",
+        "pad the start of an episode with its own first state: clamp the state indices to starts[episode], "
+        "not to 0, so that no window mixes two episodes",
+        {"state_floor": "data"},
+    ),
+    (
+        "padding that borrows the actions of the next episode",
+        "pad the end of an episode with its own last action: clamp the action indices to ends[episode] - 1, "
+        "not to N - 1, so that no window mixes two episodes",
+        {"action_ceiling": "data"},
+    ),
+    (
+        "indices that wrap around",
+        "a negative index counts from the end of the array in numpy; clamp it to the episode's first step",
+        {"state_floor": "wrap"},
+    ),
+)
+
+
+def judge_windows(
+    state_steps: np.ndarray,
+    action_steps: np.ndarray,
+    expected: tuple[np.ndarray, np.ndarray],
+    ends: np.ndarray,
+    h: int,
+    horizon: int,
+    case: dict[str, Any],
+    row: int | None = None,
+) -> None:
+    """Failure showing window ``row`` (else the first wrong one), naming a known mistake that explains every
+    window; nothing when all windows are right."""
+    want_states, want_actions = expected
+    wrong = ~(state_steps == want_states).all(axis=1) | ~(action_steps == want_actions).all(axis=1)
+    if not wrong.any():
+        return
+    n = int(np.argmax(wrong)) if row is None else int(row)
+    lines = [
+        f"make_windows' window of step n = {n} ({public._episode_of(ends, n)}) is wrong ({case_text(case)}).",
+        f"  conds[{n}] holds states {public._names(state_steps[n], 's')} (oldest first), expected {public._names(want_states[n], 's')}.",
+        f"  samples[{n}] holds actions {public._names(action_steps[n], 'a')}, expected {public._names(want_actions[n], 'a')}.",
+    ]
+    if (state_steps == -1).any() or (action_steps == -1).any():
+        lines.append(
+            "  This matches a known mistake, padding with zeros: pad with the episode's edge instead, its first "
+            "state before the start and its last action after the end."
+        )
+    else:
+        for name, explanation, keywords in WINDOW_MISTAKES:
+            their_states, their_actions = window_indices(ends, h, horizon, **keywords)
+            if (their_states == state_steps).all() and (their_actions == action_steps).all():
+                lines.append("  " + Misconception(name, explanation).text())
+                break
+    raise Failure("\n".join(lines))
+
+
 @check(
     "2.4.1",
     "windows at episode edges are padded with that episode's own first state and last action, never another's",
@@ -37,9 +165,7 @@ def windows_padding(
     data, out, case = public.run_windows(session, lengths, h, horizon, state_dim, action_dim)
     state_steps, action_steps = public.windows_steps(out, data, h, horizon, case)
     ends = data["episode_ends"]
-    public.judge_windows(
-        state_steps, action_steps, public.window_indices(ends, h, horizon), ends, h, horizon, case
-    )
+    judge_windows(state_steps, action_steps, window_indices(ends, h, horizon), ends, h, horizon, case)
 
 
 @check(
@@ -74,7 +200,7 @@ def windows_values(
     states, actions = data["states"].astype(np.float64), data["actions"].astype(np.float64)
 
     def gathered(**keywords: object) -> tuple[np.ndarray, np.ndarray]:
-        state_steps, action_steps = public.window_indices(data["episode_ends"], h, horizon, **keywords)
+        state_steps, action_steps = window_indices(data["episode_ends"], h, horizon, **keywords)
         return states[state_steps].reshape(total, h * state_dim), actions[action_steps]  # (N, h*S), (N, H, A)
 
     conds, samples = gathered()
@@ -90,7 +216,7 @@ def windows_values(
             rtol=1e-6,
             misconceptions=[
                 Misconception(name, explanation, gathered(**keywords)[index])
-                for name, explanation, keywords in public.WINDOW_MISTAKES
+                for name, explanation, keywords in WINDOW_MISTAKES
             ],
         )
 

@@ -15,7 +15,6 @@ from ..public.judge import (
     array,
     assert_close,
     case_text,
-    linear_schedule,
     schedule_for_probe,
 )
 from . import Group, ordered
@@ -38,7 +37,7 @@ def init_closed_form(session: Session, schedule: tuple[int, float, float]) -> No
     got = public.init_arrays(
         session.call("scheduler.init", num_steps=num_steps, beta_start=beta_start, beta_end=beta_end), case
     )
-    want = linear_schedule(num_steps, beta_start, beta_end)
+    want = cf.linear_schedule(num_steps, beta_start, beta_end)
     wider = np.linspace(beta_start, beta_end, num_steps + 1)
     assert_close(
         got["betas"],
@@ -132,7 +131,7 @@ def add_noise_closed_form(
     session: Session, schedule: tuple[int, float, float], shape: tuple[int, ...], seed: int
 ) -> None:
     num_steps = schedule[0]
-    probe_schedule = schedule_for_probe(linear_schedule(*schedule))
+    probe_schedule = schedule_for_probe(cf.linear_schedule(*schedule))
     s = {k: v.astype(np.float64) for k, v in probe_schedule.items()}
     inputs = public.add_noise_inputs(seed, shape, num_steps)
     if shape[0] >= 2:  # both ends of the range in every batch
@@ -204,7 +203,7 @@ def add_noise_closed_form(
 )
 @given(shape=sts.sample_shapes(max_dims=2), seed=sts.seeds)
 def add_noise_inputs_untouched(session: Session, shape: tuple[int, ...], seed: int) -> None:
-    probe_schedule = schedule_for_probe(linear_schedule(50, 1e-3, 0.2))
+    probe_schedule = schedule_for_probe(cf.linear_schedule(50, 1e-3, 0.2))
     inputs = public.add_noise_inputs(seed, shape, 50)
     out = session.call("scheduler.add_noise", schedule=probe_schedule, **inputs)
     for name, after in (("x0", out["x0_after"]), ("noise", out["noise_after"])):

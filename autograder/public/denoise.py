@@ -28,9 +28,9 @@ from .judge import (
     close,
     cond,
     fmt,
-    linear_schedule,
     mean_bound,
     schedule_for_probe,
+    stand_in_schedule,
     variance_ratio_bounds,
 )
 from .probe import ProbeContext, probe
@@ -150,7 +150,7 @@ STEP_HINT = (
 def step_t0_no_noise(
     session: Session, schedule: tuple[int, float, float], shape: tuple[int, ...], seed: int
 ) -> None:
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     x_t, eps = normal_pair(seed, shape)
     case = step_case(schedule, 0, x_t, False)
     out = run_steps(session, schedule32, 0, [x_t] * 3, [eps] * 3, [seed, seed + 1, -1], [False] * 3, case)
@@ -178,7 +178,7 @@ def step_generator(
     session: Session, pair: tuple[tuple[int, float, float], int], shape: tuple[int, ...], seed: int
 ) -> None:
     schedule, t = pair
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     x_t, eps = normal_pair(seed, shape)
     case = step_case(schedule, t, x_t, False)
     out = run_steps(session, schedule32, t, [x_t] * 3, [eps] * 3, [seed, seed, seed + 1], [False] * 3, case)
@@ -215,7 +215,7 @@ def judge_spread(
 ) -> None:
     """Two generator states on the same inputs: the outputs differ by sqrt(beta_t) (z_a - z_b) alone."""
     schedule, t = pair
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     s = as_used(schedule32)
     shape = (64, 512)
     x_t, eps = normal_pair(seed, shape)
@@ -290,7 +290,7 @@ def step_mean_parts(
     """Three calls with one generator state: (x_t, 0), (0, eps), (0, 0). The noise is the same in all three,
     so the differences from the last are the mean's two parts, free of noise."""
     schedule, t = pair
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     s = as_used(schedule32)
     x_t, eps = normal_pair(seed, shape)
     zeros = np.zeros_like(x_t)
@@ -351,7 +351,7 @@ THRESHOLD_HINT = (
 def threshold_t0_range(
     session: Session, schedule: tuple[int, float, float], shape: tuple[int, ...], seed: int
 ) -> None:
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     x_t, eps = normal_pair(seed, shape, spread=2.0)
     case = step_case(schedule, 0, x_t, True)
     out = run_steps(session, schedule32, 0, [x_t] * 2, [eps] * 2, [seed, seed + 1], [True] * 2, case)
@@ -402,7 +402,7 @@ def threshold_matches_plain(
     session: Session, pair: tuple[tuple[int, float, float], int], shape: tuple[int, ...], seed: int
 ) -> None:
     schedule, t = pair
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     s = as_used(schedule32)
     _, x1, e1 = noisy_from(seed, shape, t, s, 0.0, 0.9)
     _, x2, e2 = noisy_from(seed + 1, shape, t, s, 0.0, 0.9)

@@ -28,7 +28,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from .core import Session, check
-from .judge import Failure, case_text, fmt, linear_schedule, shape_text
+from .judge import Failure, case_text, fmt, shape_text, stand_in_schedule
 from .probe import ProbeContext, probe
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -91,7 +91,7 @@ def stand_ins(ctx: ProbeContext, per_class: int, seed: int) -> Iterator[list[dic
         num_steps: int, beta_start: float = 1e-4, beta_end: float = 0.02, device: Any = None
     ) -> Any:
         where = ctx.device if device is None else ctx.torch.device(device)
-        return AffineScheduler(linear_schedule(int(num_steps), float(beta_start), float(beta_end)), where)
+        return AffineScheduler(stand_in_schedule(int(num_steps), float(beta_start), float(beta_end)), where)
 
     saved = {
         (image_gen, "load_digits"): image_gen.load_digits,

@@ -170,94 +170,6 @@ def traced_episodes(lengths: list[int], state_dim: int, action_dim: int) -> dict
     }
 
 
-def window_indices(
-    ends: np.ndarray,
-    state_horizon: int,
-    action_horizon: int,
-    *,
-    state_shift: int = 0,
-    action_shift: int = 0,
-    state_floor: str = "episode",
-    action_ceiling: str = "episode",
-    newest_first: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The step each window holds, by a plain loop: (N, h) state steps, oldest first, and (N, H) action steps.
-
-    The defaults are the spec; the keywords describe known mistakes: a window shifted by some steps, padding
-    clamped to the whole dataset ("data") instead of the episode, or wrapping around like a negative index
-    ("wrap"), the history newest first.
-    """
-    total = int(ends[-1])
-    state_rows, action_rows = [], []
-    start = 0
-    for end in (int(e) for e in ends):
-        for n in range(start, end):
-            history = []
-            for k in reversed(range(state_horizon)):
-                step = n - k + state_shift
-                if state_floor == "episode":
-                    step = max(start, step)
-                elif state_floor == "data":
-                    step = max(0, step)
-                elif step < 0:  # "wrap"
-                    step += total
-                history.append(min(step, total - 1))
-            future = []
-            for k in range(action_horizon):
-                step = n + k + action_shift
-                future.append(min(end - 1 if action_ceiling == "episode" else total - 1, max(step, 0)))
-            state_rows.append(history[::-1] if newest_first else history)
-            action_rows.append(future)
-        start = end
-    return np.array(state_rows, dtype=np.int64), np.array(action_rows, dtype=np.int64)
-
-
-WINDOW_MISTAKES = (  # (name, explanation, keywords of window_indices)
-    (
-        "an action window one step late",
-        "the sample of step n starts with a_n, the action taken in state s_n: actions n ... n+H-1",
-        {"action_shift": 1},
-    ),
-    (
-        "an action window one step early",
-        "the sample of step n starts with a_n: actions n ... n+H-1",
-        {"action_shift": -1},
-    ),
-    (
-        "a state history one step early",
-        "the history of step n ends with s_n itself: states n-h+1 ... n",
-        {"state_shift": -1},
-    ),
-    (
-        "a state history one step late",
-        "the history of step n ends with s_n: states n-h+1 ... n, never the next state",
-        {"state_shift": 1},
-    ),
-    (
-        "a history newest first",
-        "the condition lists the states oldest first, s_{n-h+1} ... s_n",
-        {"newest_first": True},
-    ),
-    (
-        "padding that borrows the states of another episode",
-        "pad the start of an episode with its own first state: clamp the state indices to starts[episode], "
-        "not to 0, so that no window mixes two episodes",
-        {"state_floor": "data"},
-    ),
-    (
-        "padding that borrows the actions of the next episode",
-        "pad the end of an episode with its own last action: clamp the action indices to ends[episode] - 1, "
-        "not to N - 1, so that no window mixes two episodes",
-        {"action_ceiling": "data"},
-    ),
-    (
-        "indices that wrap around",
-        "a negative index counts from the end of the array in numpy; clamp it to the episode's first step",
-        {"state_floor": "wrap"},
-    ),
-)
-
-
 def _decode(values: np.ndarray, sign: float, width: int) -> np.ndarray | None:
     """(N, k, width) traced values -> (N, k) steps (-1 for an all-zero entry); None where not traced."""
     scale = TRACE * np.arange(1, width + 1)
@@ -324,42 +236,6 @@ def windows_steps(
     return state_steps, action_steps
 
 
-def judge_windows(
-    state_steps: np.ndarray,
-    action_steps: np.ndarray,
-    expected: tuple[np.ndarray, np.ndarray],
-    ends: np.ndarray,
-    h: int,
-    horizon: int,
-    case: dict[str, Any],
-    row: int | None = None,
-) -> None:
-    """Failure showing window ``row`` (else the first wrong one), naming a known mistake that explains every
-    window; nothing when all windows are right."""
-    want_states, want_actions = expected
-    wrong = ~(state_steps == want_states).all(axis=1) | ~(action_steps == want_actions).all(axis=1)
-    if not wrong.any():
-        return
-    n = int(np.argmax(wrong)) if row is None else int(row)
-    lines = [
-        f"make_windows' window of step n = {n} ({_episode_of(ends, n)}) is wrong ({case_text(case)}).",
-        f"  conds[{n}] holds states {_names(state_steps[n], 's')} (oldest first), expected {_names(want_states[n], 's')}.",
-        f"  samples[{n}] holds actions {_names(action_steps[n], 'a')}, expected {_names(want_actions[n], 'a')}.",
-    ]
-    if (state_steps == -1).any() or (action_steps == -1).any():
-        lines.append(
-            "  This matches a known mistake, padding with zeros: pad with the episode's edge instead, its first "
-            "state before the start and its last action after the end."
-        )
-    else:
-        for name, explanation, keywords in WINDOW_MISTAKES:
-            their_states, their_actions = window_indices(ends, h, horizon, **keywords)
-            if (their_states == state_steps).all() and (their_actions == action_steps).all():
-                lines.append("  " + Misconception(name, explanation).text())
-                break
-    raise Failure("\n".join(lines))
-
-
 def run_windows(
     session: Session, lengths: list[int], h: int, horizon: int, state_dim: int, action_dim: int
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
@@ -407,12 +283,16 @@ def windows_alignment(
     data, out, case = run_windows(session, lengths, h, horizon, state_dim, action_dim)
     state_steps, action_steps = windows_steps(out, data, h, horizon, case)
     ends = data["episode_ends"]
-    want = window_indices(ends, h, horizon)
-    newest = state_steps[:, -1] == want[0][:, -1]
-    first = action_steps[:, 0] == want[1][:, 0]
-    if not (newest.all() and first.all()):
-        row = int(np.argmax(~(newest & first)))
-        judge_windows(state_steps, action_steps, want, ends, h, horizon, case, row=row)
+    steps = np.arange(len(state_steps))
+    wrong = (state_steps[:, -1] != steps) | (action_steps[:, 0] != steps)
+    if wrong.any():
+        n = int(np.argmax(wrong))
+        raise Failure(
+            f"make_windows' window of step n = {n} ({_episode_of(ends, n)}) holds states "
+            f"{_names(state_steps[n], 's')} (oldest first) and actions {_names(action_steps[n], 'a')} "
+            f"({case_text(case)}): the condition of step n ends with its own state s_{n}, and its sample starts "
+            f"with the action taken in that state, a_{n}."
+        )
 
 
 @check(

@@ -25,10 +25,10 @@ from .judge import (
     check_shape,
     close,
     fmt,
-    linear_schedule,
     mean_bound,
     network_output,
     schedule_for_probe,
+    stand_in_schedule,
     variance_ratio_bounds,
 )
 from .probe import ProbeContext, probe
@@ -104,7 +104,7 @@ def run_sampling(
         "sequential": sequential,
         "input_shape": list(input_shape),
         "condition_dim": condition_dim,
-        "schedule": schedule_for_probe(linear_schedule(num_steps, 0.01, 0.3)),
+        "schedule": schedule_for_probe(stand_in_schedule(num_steps, 0.01, 0.3)),
         "step_coefs": [
             rng.uniform(0.8, 1.0, num_steps).astype(np.float32),
             rng.uniform(-0.3, -0.05, num_steps).astype(np.float32),

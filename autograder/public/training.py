@@ -22,10 +22,10 @@ from .judge import (
     binomial_bounds,
     case_text,
     fmt,
-    linear_schedule,
     mean_bound,
     network_output,
     schedule_for_probe,
+    stand_in_schedule,
     variance_ratio_bounds,
 )
 from .probe import ProbeContext, WrongResult, probe
@@ -82,7 +82,7 @@ def drop_probe(
         "table": np.zeros((condition_dim, size), np.float32),
     }
     model, _, _ = stand_in_model(
-        ctx, sequential, input_shape, condition_dim, p_uncond, linear_schedule(4, 0.1, 0.2), net
+        ctx, sequential, input_shape, condition_dim, p_uncond, stand_in_schedule(4, 0.1, 0.2), net
     )
     outs, afters, dtypes = [], [], []
     for seed in seeds:
@@ -187,7 +187,7 @@ def run_loss(
     """Inputs and the runs of compute_loss_on_batch. ``consistent``: add_noise's weights are sqrt(alpha_bar_t),
     sqrt(1 - alpha_bar_t) of the schedule the scheduler shows (else arbitrary, which the public checks need not know)."""
     input_shape = SEQUENCE_SHAPE if sequential else LABEL_SHAPE
-    schedule = schedule_for_probe(linear_schedule(num_steps, 0.01, 0.3))
+    schedule = schedule_for_probe(stand_in_schedule(num_steps, 0.01, 0.3))
     if consistent:
         signal, spread = (
             np.sqrt(schedule["alpha_bars"].astype(np.float64)),

@@ -14,7 +14,8 @@ each holding its probes and its public checks.
 from __future__ import annotations
 
 from . import denoise, image, robotics, sampling, scheduler, training
-from .core import Check, Outcome, run_check
+from .core import Check, Outcome, gated, run_check
+from .points import TASK_POINTS
 
 GROUPS = (scheduler, denoise, training, sampling, image, robotics)
 PUBLIC_CHECKS: tuple[Check, ...] = tuple(c for module in GROUPS for c in module.CHECKS)
@@ -31,16 +32,31 @@ def check(*tasks: str, device: str | None = None, verbose: bool = True) -> list[
             f"no public checks for task(s) {', '.join(sorted(unknown))}; tasks with checks: {known}"
         )
     session = LocalSession(device)
-    outcomes = [run_check(c, session) for c in PUBLIC_CHECKS if not tasks or c.task in tasks]
+    outcomes = gated([run_check(c, session) for c in PUBLIC_CHECKS if not tasks or c.task in tasks])
     if verbose:
         for outcome in outcomes:
             mark = "PASS" if outcome.passed else "FAIL"
             print(f"[{mark}] task {outcome.check.task}: {outcome.check.title}")
             if not outcome.passed:
                 print("       " + outcome.feedback.replace("\n", "\n       "))
-        earned = sum(o.score for o in outcomes)
-        print(f"{sum(o.passed for o in outcomes)}/{len(outcomes)} public checks passed ({earned:g} points)")
+        print(points_summary(outcomes))
     return outcomes
 
 
-__all__ = ["PUBLIC_CHECKS", "Check", "Outcome", "check", "run_check"]
+def points_summary(outcomes: list[Outcome]) -> str:
+    """Per task: public points earned of the public points, and how many more hidden checks grade later."""
+    lines = []
+    for task in dict.fromkeys(o.check.task for o in outcomes):
+        mine = [o for o in outcomes if o.check.task == task]
+        earned, public = sum(o.score for o in mine), sum(o.check.points for o in mine)
+        hidden = TASK_POINTS.get(task, public) - public
+        lines.append(
+            f"task {task}: {earned:g}/{public:g} public points"
+            + (f"; {hidden:g} more points are graded by hidden checks after you submit" if hidden > 0 else "")
+        )
+    passed = sum(o.passed for o in outcomes)
+    lines.append(f"{passed}/{len(outcomes)} public checks passed")
+    return "\n".join(lines)
+
+
+__all__ = ["PUBLIC_CHECKS", "TASK_POINTS", "Check", "Outcome", "check", "points_summary", "run_check"]

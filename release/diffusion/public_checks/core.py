@@ -1,7 +1,7 @@
 """What a check is, how one runs, and how a problem in the student's code becomes feedback.
 
-A check is data: its task, title, points, visibility, whether it ships to students, a hint naming
-what to revisit, and a property. The property is a hypothesis test (derandomized, few examples,
+A check is data: its task, title, points, visibility, whether it ships to students, a concept hint
+(the misconception, the equation and the variable to revisit, in words: never code), and a property. The property is a hypothesis test (derandomized, few examples,
 no shrinking) whose first argument is a session: ``session.call(probe, **inputs)`` runs one probe
 on the student's code and returns plain arrays. The property judges them with numpy alone and
 raises :class:`~.judge.Failure` with feedback when they are wrong. Where the probe runs (a child
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
@@ -121,6 +121,9 @@ class Check:
     prop: Callable[[Session], None] = field(repr=False, compare=False)
     call_timeout_s: float = 30.0
     error_hints: tuple[tuple[str, str], ...] = ()  # (regex on "Kind: message", what it usually means)
+    # a property that constant output of the right shape has too (a layout, inputs left unchanged): its points
+    # count only when a check of the same task that is not vacuous passes as well (see gated)
+    vacuous: bool = False
 
     def __post_init__(self) -> None:
         if self.visibility not in VISIBILITIES:
@@ -140,6 +143,7 @@ def check(
     visibility: str | None = None,
     call_timeout_s: float = 30.0,
     error_hints: tuple[tuple[str, str], ...] = (),
+    vacuous: bool = False,
 ) -> Callable[[Callable[..., None]], Check]:
     """Make a :class:`Check` of a hypothesis property ``prop(session, ...)``.
 
@@ -158,6 +162,7 @@ def check(
             prop=property_settings(examples)(prop),
             call_timeout_s=call_timeout_s,
             error_hints=error_hints,
+            vacuous=vacuous,
         )
 
     return wrap
@@ -165,31 +170,65 @@ def check(
 
 @dataclass(frozen=True)
 class Outcome:
-    """The verdict of one check: points earned and the feedback shown to the student."""
+    """The verdict of one check: points earned, what went wrong, and the hint shown after it.
+
+    ``diagnosis`` says what the check saw (``"passed"`` when it passed); ``hint`` is what to revisit, empty
+    when no hint applies (not implemented, a time-out, a crash) or the instructor's hint level is ``none``.
+    """
 
     check: Check
     passed: bool
-    feedback: str
+    diagnosis: str
     grader_error: bool = False
+    hint: str = ""
 
     @property
     def score(self) -> float:
         return self.check.points if self.passed else 0.0
 
+    @property
+    def feedback(self) -> str:
+        """The diagnosis, then the hint on a line of its own."""
+        if not self.hint:
+            return self.diagnosis
+        return f"{self.diagnosis}\nHint (task {self.check.task}): {self.hint}"
+
 
 def run_check(check_: Check, session: Session) -> Outcome:
-    """Run one check on a session and turn whatever happens into an :class:`Outcome`."""
+    """Run one check on a session and turn whatever happens into an :class:`Outcome` with the concept hint."""
     try:
         check_.prop(session)
     except Failure as failure:
-        return Outcome(check_, False, f"{failure.message}\nHint (task {check_.task}): {check_.hint}")
+        return Outcome(check_, False, failure.message, hint=check_.hint)
     except ProbeProblem as problem:
-        return Outcome(check_, False, explain_problem(problem, check_))
+        diagnosis, hinted = explain_problem(problem, check_)
+        return Outcome(check_, False, diagnosis, hint=check_.hint if hinted else "")
     except GraderError:
         raise
     except Exception as err:  # a bug of the grader's own: say so instead of blaming the student
         return Outcome(check_, False, f"grader error in {check_.key}: {type(err).__name__}: {err}", True)
     return Outcome(check_, True, "passed")
+
+
+def gated(outcomes: list[Outcome]) -> list[Outcome]:
+    """The outcomes with every passed vacuous check failed where no other check of its task passed.
+
+    A layout or an untouched input is necessary, not evidence: constant output of the right shape has it.
+    Such a check's points count once the task shows some real content."""
+    real = {o.check.task for o in outcomes if o.passed and not o.check.vacuous}
+    return [
+        replace(
+            o,
+            passed=False,
+            diagnosis=(
+                f"this property holds, but constant output of the right shape has it too: its points count once "
+                f"another check of task {o.check.task} passes."
+            ),
+        )
+        if o.passed and o.check.vacuous and o.check.task not in real
+        else o
+        for o in outcomes
+    ]
 
 
 def _where(frames: tuple[str, ...]) -> str:
@@ -201,40 +240,41 @@ def _tail(text: str) -> str:
     return f"\n  The last thing your code printed:\n    {text[-600:]}" if text else ""
 
 
-def explain_problem(problem: ProbeProblem, check_: Check) -> str:
-    """Feedback for a probe that gave no outputs, naming the task whose code is at fault."""
+def explain_problem(problem: ProbeProblem, check_: Check) -> tuple[str, bool]:
+    """Feedback for a probe that gave no outputs, naming the task whose code is at fault, and whether the
+    check's hint applies (it does when the student's code ran and went wrong, not when it never ran)."""
     if isinstance(problem, PackageImportError):
         return (
             f"diffusion_models could not be imported, so no check can run: {problem.kind}: "
-            f"{problem.message}{_where(problem.where)}"
+            f"{problem.message}{_where(problem.where)}",
+            False,
         )
     if isinstance(problem, StudentError):
         named = TASK_IN_MESSAGE.search(problem.message)
         if problem.kind == "NotImplementedError" and named:
             if named.group(1) == check_.task:
-                return f"not implemented: task {check_.task} still raises NotImplementedError({problem.message!r})."
+                return (
+                    f"not implemented: task {check_.task} still raises NotImplementedError({problem.message!r}).",
+                    False,
+                )
             return (
                 f"not run: this check of task {check_.task} calls the code of task {named.group(1)}, which is "
-                f"not implemented yet (NotImplementedError({problem.message!r}))."
+                f"not implemented yet (NotImplementedError({problem.message!r})).",
+                False,
             )
         if problem.kind == "WrongResult":
-            return f"{problem.message}.\nHint (task {check_.task}): {check_.hint}"
+            return f"{problem.message}.", True
         text = f"{problem.kind}: {problem.message}"
         meaning = next(
             (m for pattern, m in check_.error_hints + COMMON_ERROR_HINTS if re.search(pattern, text)), ""
         )
-        return (
-            f"your code raised {text}{_where(problem.where)}\n"
-            + (f"  {meaning}\n" if meaning else "")
-            + f"Hint (task {check_.task}): {check_.hint}"
-        )
+        return f"your code raised {text}{_where(problem.where)}" + (f"\n  {meaning}" if meaning else ""), True
     if isinstance(problem, ProbeTimeout):
         return (
             f"your code did not finish within {problem.seconds:g} s (an infinite loop, or far too slow), so "
-            f"it was stopped.{_tail(problem.output_tail)}"
+            f"it was stopped.{_tail(problem.output_tail)}",
+            False,
         )
     if isinstance(problem, ChildCrashed):
-        return f"the process running your code stopped: {problem.reason}.{_tail(problem.output_tail)}"
-    if isinstance(problem, GroupTimeLimit):
-        return f"not run: {problem}"
-    return f"not run: {problem}"
+        return f"the process running your code stopped: {problem.reason}.{_tail(problem.output_tail)}", False
+    return f"not run: {problem}", False

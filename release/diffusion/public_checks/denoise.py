@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from . import strategies as sts
 from .core import Session, check
 from .judge import (
+    RTOL,
     Failure,
     array,
     as_used,
@@ -27,9 +28,9 @@ from .judge import (
     close,
     cond,
     fmt,
-    linear_schedule,
     mean_bound,
     schedule_for_probe,
+    stand_in_schedule,
     variance_ratio_bounds,
 )
 from .probe import ProbeContext, probe
@@ -129,8 +130,10 @@ def schedule_and_t(
 
 # ================================================================================= public checks: 2.1.2
 STEP_HINT = (
-    "denoise_step: mean = (x_t - beta_t / sqrt(1 - alpha_bar_t) * eps) / sqrt(alpha_t) (Algorithm 2, line 4); "
-    "return mean + sqrt(beta_t) * z with z = randn(x_t.shape, generator=generator) for t > 0, and the mean alone at t = 0."
+    "Algorithm 2, line 4: the mean subtracts the noise estimate scaled by beta_t over the square root of "
+    "(1 - alpha_bar_t), then divides by the square root of alpha_t (the one-step alpha, not the "
+    "cumulative one); sigma_t is the square root of beta_t, with fresh standard normal noise for every "
+    "element drawn from the given generator, and no noise at all at t = 0."
 )
 
 
@@ -140,13 +143,14 @@ STEP_HINT = (
     points=2,
     hint=STEP_HINT,
     public=True,
+    vacuous=True,
 )
 @given(schedule=sts.visible_schedules(min_steps=1), shape=sts.sample_shapes(), seed=sts.seeds)
 @example(schedule=sts.DEFAULT_SCHEDULE, shape=(4, 3, 8, 8), seed=0)
 def step_t0_no_noise(
     session: Session, schedule: tuple[int, float, float], shape: tuple[int, ...], seed: int
 ) -> None:
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     x_t, eps = normal_pair(seed, shape)
     case = step_case(schedule, 0, x_t, False)
     out = run_steps(session, schedule32, 0, [x_t] * 3, [eps] * 3, [seed, seed + 1, -1], [False] * 3, case)
@@ -174,7 +178,7 @@ def step_generator(
     session: Session, pair: tuple[tuple[int, float, float], int], shape: tuple[int, ...], seed: int
 ) -> None:
     schedule, t = pair
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     x_t, eps = normal_pair(seed, shape)
     case = step_case(schedule, t, x_t, False)
     out = run_steps(session, schedule32, t, [x_t] * 3, [eps] * 3, [seed, seed, seed + 1], [False] * 3, case)
@@ -182,8 +186,8 @@ def step_generator(
     if not close(out[1], out[0], np.abs(out[0]) + sigma).all():
         raise Failure(
             f"two calls with generators in the same state gave different x_{{t-1}} ({case_text(case)}): draw z with "
-            "the generator you are given, randn(x_t.shape, generator=generator) (the kit's randomness.randn), "
-            "not torch.randn_like(x_t), which ignores it."
+            "the generator you are given (the kit's randomness helpers take it); a draw that ignores the generator "
+            "cannot be reproduced."
         )
     if np.abs(out[2] - out[0]).max() <= 1e-3 * sigma:
         raise Failure(
@@ -203,13 +207,20 @@ def step_generator(
 @given(pair=schedule_and_t(high=3), seed=sts.seeds)
 @example(pair=(sts.DEFAULT_SCHEDULE, 1), seed=0)
 def step_spread(session: Session, pair: tuple[tuple[int, float, float], int], seed: int) -> None:
+    judge_spread(session, pair, seed, threshold=False)
+
+
+def judge_spread(
+    session: Session, pair: tuple[tuple[int, float, float], int], seed: int, threshold: bool
+) -> None:
+    """Two generator states on the same inputs: the outputs differ by sqrt(beta_t) (z_a - z_b) alone."""
     schedule, t = pair
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     s = as_used(schedule32)
     shape = (64, 512)
     x_t, eps = normal_pair(seed, shape)
-    case = step_case(schedule, t, x_t, False)
-    out = run_steps(session, schedule32, t, [x_t] * 2, [eps] * 2, [seed, seed + 1], [False] * 2, case)
+    case = step_case(schedule, t, x_t, threshold)
+    out = run_steps(session, schedule32, t, [x_t] * 2, [eps] * 2, [seed, seed + 1], [threshold] * 2, case)
     beta = s["betas"][t]
     r = (out[0] - out[1]) / np.sqrt(
         2.0 * beta
@@ -225,7 +236,7 @@ def step_spread(session: Session, pair: tuple[tuple[int, float, float], int], se
     if var < 0.01 * second_moment or r.var(axis=1).mean() < 0.01 * second_moment:
         raise Failure(
             f"the noise is the same across the elements of a sample ({case_text(case)}). This matches a known "
-            "mistake, one z per sample or per batch: z must have x_t's full shape, randn(x_t.shape, ...)."
+            "mistake, one z per sample or per batch: z must have x_t's full shape, one independent draw per element."
         )
     if low <= var <= high and abs(r.mean()) <= mean_bound(n):
         return
@@ -235,7 +246,7 @@ def step_spread(session: Session, pair: tuple[tuple[int, float, float], int], se
         (
             "beta_t instead of sqrt(beta_t)",
             beta,
-            "sigma_t = sqrt(beta_t): multiply z by beta_t.sqrt(), not by beta_t",
+            "sigma_t is the square root of beta_t, not beta_t itself",
         ),
         (
             "the beta-tilde variance",
@@ -246,7 +257,7 @@ def step_spread(session: Session, pair: tuple[tuple[int, float, float], int], se
         (
             "uniform noise",
             1.0 / 12.0,
-            "z ~ N(0, I) is torch.randn (normal), not torch.rand (uniform on [0, 1))",
+            "z ~ N(0, I) is standard normal noise, not uniform noise on [0, 1)",
         ),
         ("variance 2 beta_t", 2.0, "add sqrt(beta_t) * z once"),
     ]
@@ -261,11 +272,69 @@ def step_spread(session: Session, pair: tuple[tuple[int, float, float], int], se
     raise Failure("\n".join(lines))
 
 
+@check(
+    "2.1.2",
+    "Algorithm 2's mean: with eps = 0 the step rescales x_t by 1 / sqrt(alpha_t); with x_t = 0 it is eps times "
+    "-beta_t / (sqrt(1 - alpha_bar_t) sqrt(alpha_t))",
+    points=2,
+    hint=STEP_HINT,
+    public=True,
+    examples=4,
+)
+@given(pair=schedule_and_t(low=0), shape=sts.sample_shapes(), seed=sts.seeds)
+@example(pair=(sts.DEFAULT_SCHEDULE, 500), shape=(4, 16, 2), seed=0)
+@example(pair=((10, 0.1, 0.4), 7), shape=(3, 5), seed=1)
+def step_mean_parts(
+    session: Session, pair: tuple[tuple[int, float, float], int], shape: tuple[int, ...], seed: int
+) -> None:
+    """Three calls with one generator state: (x_t, 0), (0, eps), (0, 0). The noise is the same in all three,
+    so the differences from the last are the mean's two parts, free of noise."""
+    schedule, t = pair
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
+    s = as_used(schedule32)
+    x_t, eps = normal_pair(seed, shape)
+    zeros = np.zeros_like(x_t)
+    case = step_case(schedule, t, x_t, False)
+    out = run_steps(
+        session,
+        schedule32,
+        t,
+        [x_t, zeros, zeros, zeros],
+        [zeros, eps, zeros, zeros],
+        [seed] * 4,
+        [False] * 4,
+        case,
+    )
+    beta, alpha, alpha_bar = s["betas"][t], s["alphas"][t], s["alpha_bars"][t]
+    sigma = float(np.sqrt(beta))
+    if not close(out[3], out[2], np.abs(out[2]) + sigma).all():
+        return  # the generator is ignored (step_generator says so): the noise cannot be cancelled here
+    x_part = x_t.astype(np.float64) / np.sqrt(alpha)
+    eps_coef = beta / (np.sqrt(1.0 - alpha_bar) * np.sqrt(alpha))
+    eps_part = -eps_coef * eps.astype(np.float64)
+    noise = 12 * sigma
+    assert_close(
+        out[0] - out[2],
+        x_part,
+        what="the mean's x_t part (your step on (x_t, eps = 0) minus your step on (0, 0), same generator state)",
+        case=case,
+        scale=np.abs(x_part) * (1.0 + cond(alpha)) + noise,
+    )
+    assert_close(
+        out[1] - out[2],
+        eps_part,
+        what="the mean's eps part (your step on (x_t = 0, eps) minus your step on (0, 0), same generator state)",
+        case=case,
+        scale=np.abs(eps_part) * (1.0 + cond(beta) + cond(1.0 - alpha_bar)) + noise,
+    )
+
+
 # ================================================================================= public checks: 2.3.2
 THRESHOLD_HINT = (
-    "threshold=True: x0_hat = (x_t - sqrt(1 - alpha_bar_t) * eps) / sqrt(alpha_bar_t) (eq. 15), clamped to [-1, 1]; "
-    "mean = sqrt(alpha_bar_{t-1}) beta_t / (1 - alpha_bar_t) * x0_hat + sqrt(alpha_t) (1 - alpha_bar_{t-1}) / "
-    "(1 - alpha_bar_t) * x_t (eq. 7) with alpha_bar_{-1} = 1; then the same noise as the plain step."
+    "With threshold=True, estimate x_0 from x_t and the noise estimate by inverting eq. 4 (eq. 15), clip "
+    "that estimate to [-1, 1], and take the posterior mean of eq. 7, whose two coefficients use "
+    "alpha_bar_{t-1} (taken as 1 at t = 0, the first timestep) and alpha_bar_t; the noise term is the "
+    "plain step's, sigma_t = sqrt(beta_t)."
 )
 
 
@@ -275,13 +344,14 @@ THRESHOLD_HINT = (
     points=2,
     hint=THRESHOLD_HINT,
     public=True,
+    vacuous=True,
 )
 @given(schedule=sts.visible_schedules(min_steps=1), shape=sts.sample_shapes(), seed=sts.seeds)
 @example(schedule=sts.DEFAULT_SCHEDULE, shape=(4, 3, 8, 8), seed=0)
 def threshold_t0_range(
     session: Session, schedule: tuple[int, float, float], shape: tuple[int, ...], seed: int
 ) -> None:
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     x_t, eps = normal_pair(seed, shape, spread=2.0)
     case = step_case(schedule, 0, x_t, True)
     out = run_steps(session, schedule32, 0, [x_t] * 2, [eps] * 2, [seed, seed + 1], [True] * 2, case)
@@ -291,11 +361,28 @@ def threshold_t0_range(
             "This matches a known mistake, noise added at t = 0: the last step returns the mean alone."
         )
     worst = np.abs(out[0]).max()
-    if worst > 1.0 + 1e-5:
+    # 1 - alpha_bar_0 = beta_0 is known to 2 ulps / beta_0 in float32, and a correct rearrangement of eq. 7
+    # multiplies the unclamped estimate (about x_t's size at t = 0) by such a difference
+    beta0 = float(schedule32["betas"][0])
+    tolerance = 1e-5 + 2.0 * RTOL * cond(beta0) * float(np.abs(x_t).max())
+    if worst > 1.0 + tolerance:
+        if worst > 10.0 * (1.0 + float(np.abs(x_t).max())):
+            raise Failure(
+                f"at t = 0 the thresholded step returned values up to {fmt(worst)} in size, far outside [-1, 1] "
+                f"({case_text(case)}). At t = 0 eq. 7 weights the clamped x0_hat by 1 and x_t by 0, because "
+                "alpha_bar_{t-1} at t = 0 is 1 (there is no earlier step); an index t - 1 = -1 wraps around to the "
+                "last entry of the schedule instead."
+            )
+        # alpha_bar_0 is about 1 on these schedules, so the unclamped x0_hat is close to x_t itself
+        follows_x_t = close(out[0], x_t.astype(np.float64), np.abs(x_t) + 1.0, rtol=0.1).all()
+        named = (
+            "This matches a known mistake, a missing clamp: clamp x0_hat to [-1, 1] before the posterior mean."
+            if follows_x_t
+            else "Its coefficients must reduce to 1 for x0_hat and 0 for x_t at t = 0, where alpha_bar_{t-1} is 1."
+        )
         raise Failure(
             f"at t = 0 the thresholded step returned values up to {fmt(worst)} in size, outside [-1, 1] "
-            f"({case_text(case)}). At t = 0 eq. 7 gives the clamped x0_hat itself, so this matches a known mistake, "
-            "a missing clamp: clamp x0_hat to [-1, 1] before the posterior mean."
+            f"({case_text(case)}). At t = 0 eq. 7 gives the clamped x0_hat itself. {named}"
         )
 
 
@@ -305,6 +392,7 @@ def threshold_t0_range(
     points=2,
     hint=THRESHOLD_HINT,
     public=True,
+    vacuous=True,
     examples=4,
 )
 @given(pair=schedule_and_t(low=0), shape=sts.sample_shapes(), seed=sts.seeds)
@@ -314,7 +402,7 @@ def threshold_matches_plain(
     session: Session, pair: tuple[tuple[int, float, float], int], shape: tuple[int, ...], seed: int
 ) -> None:
     schedule, t = pair
-    schedule32 = schedule_for_probe(linear_schedule(*schedule))
+    schedule32 = schedule_for_probe(stand_in_schedule(*schedule))
     s = as_used(schedule32)
     _, x1, e1 = noisy_from(seed, shape, t, s, 0.0, 0.9)
     _, x2, e2 = noisy_from(seed + 1, shape, t, s, 0.0, 0.9)
@@ -348,4 +436,26 @@ def threshold_matches_plain(
     )
 
 
-CHECKS = (step_t0_no_noise, step_generator, step_spread, threshold_t0_range, threshold_matches_plain)
+@check(
+    "2.3.2",
+    "the thresholded step adds the same noise as the plain one: spread sqrt(beta_t) in every element",
+    points=2,
+    hint=THRESHOLD_HINT,
+    public=True,
+    examples=2,
+)
+@given(pair=schedule_and_t(high=3), seed=sts.seeds)
+@example(pair=(sts.DEFAULT_SCHEDULE, 1), seed=0)
+def threshold_spread(session: Session, pair: tuple[tuple[int, float, float], int], seed: int) -> None:
+    judge_spread(session, pair, seed, threshold=True)
+
+
+CHECKS = (
+    step_t0_no_noise,
+    step_generator,
+    step_spread,
+    step_mean_parts,
+    threshold_t0_range,
+    threshold_matches_plain,
+    threshold_spread,
+)

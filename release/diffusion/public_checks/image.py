@@ -28,7 +28,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from .core import Session, check
-from .judge import Failure, case_text, linear_schedule, shape_text
+from .judge import Failure, case_text, fmt, shape_text, stand_in_schedule
 from .probe import ProbeContext, probe
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -91,7 +91,7 @@ def stand_ins(ctx: ProbeContext, per_class: int, seed: int) -> Iterator[list[dic
         num_steps: int, beta_start: float = 1e-4, beta_end: float = 0.02, device: Any = None
     ) -> Any:
         where = ctx.device if device is None else ctx.torch.device(device)
-        return AffineScheduler(linear_schedule(int(num_steps), float(beta_start), float(beta_end)), where)
+        return AffineScheduler(stand_in_schedule(int(num_steps), float(beta_start), float(beta_end)), where)
 
     saved = {
         (image_gen, "load_digits"): image_gen.load_digits,
@@ -391,12 +391,42 @@ def run_generator(
     judge_shapes(out, expected_shape(dataset, image_size), expected_classes(dataset, classes), case)
 
 
+@st.composite
+def class_choices(draw: st.DrawFn, dataset: str) -> list[Any] | None:
+    """None (the dataset's default classes) or 1 to 5 distinct classes, by number or (CIFAR-10) by name."""
+    _, names, _ = FORMATS[dataset]
+    if draw(st.booleans()):
+        return None
+    chosen = draw(st.lists(st.integers(0, len(names) - 1), min_size=1, max_size=5, unique=True))
+    if dataset == "cifar10" and draw(st.booleans()):
+        return [names[k] for k in chosen]
+    return chosen
+
+
+@st.composite
+def datasets(draw: st.DrawFn) -> tuple[str, list[Any] | None, int | None]:
+    dataset = draw(st.sampled_from(sorted(FORMATS)))
+    return (
+        dataset,
+        draw(class_choices(dataset)),
+        draw(st.sampled_from([None, 4, 8, 12, 16])),
+    )  # the U-Net halves H, W twice
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str) and value.startswith("id"):
+        return "another network"
+    if value == "none":
+        return "None"
+    return repr(value)
+
+
 # ================================================================================= public checks
 IMAGE_HINT = (
-    "In ImageGenerator.__init__: height, width, channels = self.data.images.shape[1:]; self.input_shape = (channels, "
-    "height, width); self.condition_dim = len(self.class_ids) + 1 (labels 1..K, 0 the null token); self.policy = "
-    "DiffusionModel(self.input_shape, self.condition_dim, sequential=False, denoising_steps=denoising_steps, "
-    "p_uncond=p_uncond, weights_path=weights_path, device=device, network=network)."
+    "The model's input shape is channels first, (C, H, W), read from the dataset's images (stored "
+    "channels last); the condition has one slot per chosen class plus the null token 0, so condition_dim "
+    "= K + 1 whatever K is; the image generator's model is a DiffusionModel built with those shapes and "
+    "with every option the constructor was given passed on."
 )
 
 
@@ -415,4 +445,65 @@ def image_digits(session: Session, denoising_steps: int, p_uncond: float) -> Non
     run_generator(session, "digits", None, None, denoising_steps, p_uncond, seed=0)
 
 
-CHECKS = (image_digits,)
+@check(
+    "2.3.1",
+    "condition_dim = K + 1 for any class subset, and input_shape = (C, H, W) for CIFAR-10 (3, 32, 32) and resized images",
+    points=3,
+    hint=IMAGE_HINT,
+    public=True,
+    examples=4,
+)
+@given(choice=datasets(), seed=st.integers(0, 100))
+@example(choice=("digits", [3, 7], None), seed=0)
+@example(choice=("cifar10", None, None), seed=1)
+@example(choice=("cifar10", ["cat", "ship", "truck", "frog"], 16), seed=2)
+@example(choice=("digits", None, 12), seed=3)
+def image_datasets(session: Session, choice: tuple[str, list[Any] | None, int | None], seed: int) -> None:
+    dataset, classes, image_size = choice
+    run_generator(session, dataset, classes, image_size, denoising_steps=5, p_uncond=0.2, seed=seed)
+
+
+@check(
+    "2.3.1",
+    "the constructor's denoising_steps, p_uncond, device, network and weights_path reach the DiffusionModel",
+    points=1,
+    hint=IMAGE_HINT,
+    public=True,
+    examples=2,
+)
+@given(denoising_steps=st.integers(2, 40), p_uncond=st.sampled_from([0.0, 0.15, 0.35, 1.0]))
+@example(denoising_steps=7, p_uncond=0.35)
+def image_arguments(session: Session, denoising_steps: int, p_uncond: float) -> None:
+    out = session.call("image.arguments", denoising_steps=denoising_steps, p_uncond=p_uncond, seed=0)
+    case = {"dataset": "digits", "denoising_steps": denoising_steps, "p_uncond": p_uncond}
+    if out["raised"] is not None or not out["models"]:
+        judge_shapes(out, expected_shape("digits", None), 10, case)
+    record = out["models"][0]
+    wanted = {
+        "denoising_steps": denoising_steps,
+        "p_uncond": p_uncond,
+        "device": out["device_given"],
+        "network": out["network"],
+    }
+    for name, value in wanted.items():
+        got = record.get(name)
+        same = got == value or (isinstance(got, int | float) and isinstance(value, float) and got == value)
+        if not same:
+            shown = {"network": "the network given", "device": f"device={value!r}"}.get(
+                name, f"{name}={fmt(value)}"
+            )
+            raise Failure(
+                f"ImageGenerator({shown}) built its DiffusionModel with {name}={_shown(got)} ({case_text(case)}): pass "
+                f"the constructor's {name} on to the DiffusionModel."
+            )
+    if out.get("second_raised") is not None or out.get("loaded_w") != 2.5:
+        second = out.get("second_model") or {}
+        raise Failure(
+            f"a generator built with weights_path= a checkpoint saved by policy.save_weights did not load it "
+            f"(its DiffusionModel got weights_path={_shown(second.get('weights_path'))}"
+            f"{'; it raised ' + out['second_raised'] if out.get('second_raised') else ''}; {case_text(case)}): pass "
+            "weights_path=weights_path on to DiffusionModel."
+        )
+
+
+CHECKS = (image_digits, image_datasets, image_arguments)

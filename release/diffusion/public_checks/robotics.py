@@ -170,94 +170,6 @@ def traced_episodes(lengths: list[int], state_dim: int, action_dim: int) -> dict
     }
 
 
-def window_indices(
-    ends: np.ndarray,
-    state_horizon: int,
-    action_horizon: int,
-    *,
-    state_shift: int = 0,
-    action_shift: int = 0,
-    state_floor: str = "episode",
-    action_ceiling: str = "episode",
-    newest_first: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The step each window holds, by a plain loop: (N, h) state steps, oldest first, and (N, H) action steps.
-
-    The defaults are the spec; the keywords describe known mistakes: a window shifted by some steps, padding
-    clamped to the whole dataset ("data") instead of the episode, or wrapping around like a negative index
-    ("wrap"), the history newest first.
-    """
-    total = int(ends[-1])
-    state_rows, action_rows = [], []
-    start = 0
-    for end in (int(e) for e in ends):
-        for n in range(start, end):
-            history = []
-            for k in reversed(range(state_horizon)):
-                step = n - k + state_shift
-                if state_floor == "episode":
-                    step = max(start, step)
-                elif state_floor == "data":
-                    step = max(0, step)
-                elif step < 0:  # "wrap"
-                    step += total
-                history.append(min(step, total - 1))
-            future = []
-            for k in range(action_horizon):
-                step = n + k + action_shift
-                future.append(min(end - 1 if action_ceiling == "episode" else total - 1, max(step, 0)))
-            state_rows.append(history[::-1] if newest_first else history)
-            action_rows.append(future)
-        start = end
-    return np.array(state_rows, dtype=np.int64), np.array(action_rows, dtype=np.int64)
-
-
-WINDOW_MISTAKES = (  # (name, explanation, keywords of window_indices)
-    (
-        "an action window one step late",
-        "the sample of step n starts with a_n, the action taken in state s_n: actions n ... n+H-1",
-        {"action_shift": 1},
-    ),
-    (
-        "an action window one step early",
-        "the sample of step n starts with a_n: actions n ... n+H-1",
-        {"action_shift": -1},
-    ),
-    (
-        "a state history one step early",
-        "the history of step n ends with s_n itself: states n-h+1 ... n",
-        {"state_shift": -1},
-    ),
-    (
-        "a state history one step late",
-        "the history of step n ends with s_n: states n-h+1 ... n, never the next state",
-        {"state_shift": 1},
-    ),
-    (
-        "a history newest first",
-        "the condition lists the states oldest first, s_{n-h+1} ... s_n",
-        {"newest_first": True},
-    ),
-    (
-        "padding that borrows the states of another episode",
-        "pad the start of an episode with its own first state: clamp the state indices to starts[episode], "
-        "not to 0, so that no window mixes two episodes",
-        {"state_floor": "data"},
-    ),
-    (
-        "padding that borrows the actions of the next episode",
-        "pad the end of an episode with its own last action: clamp the action indices to ends[episode] - 1, "
-        "not to N - 1, so that no window mixes two episodes",
-        {"action_ceiling": "data"},
-    ),
-    (
-        "indices that wrap around",
-        "a negative index counts from the end of the array in numpy; clamp it to the episode's first step",
-        {"state_floor": "wrap"},
-    ),
-)
-
-
 def _decode(values: np.ndarray, sign: float, width: int) -> np.ndarray | None:
     """(N, k, width) traced values -> (N, k) steps (-1 for an all-zero entry); None where not traced."""
     scale = TRACE * np.arange(1, width + 1)
@@ -324,42 +236,6 @@ def windows_steps(
     return state_steps, action_steps
 
 
-def judge_windows(
-    state_steps: np.ndarray,
-    action_steps: np.ndarray,
-    expected: tuple[np.ndarray, np.ndarray],
-    ends: np.ndarray,
-    h: int,
-    horizon: int,
-    case: dict[str, Any],
-    row: int | None = None,
-) -> None:
-    """Failure showing window ``row`` (else the first wrong one), naming a known mistake that explains every
-    window; nothing when all windows are right."""
-    want_states, want_actions = expected
-    wrong = ~(state_steps == want_states).all(axis=1) | ~(action_steps == want_actions).all(axis=1)
-    if not wrong.any():
-        return
-    n = int(np.argmax(wrong)) if row is None else int(row)
-    lines = [
-        f"make_windows' window of step n = {n} ({_episode_of(ends, n)}) is wrong ({case_text(case)}).",
-        f"  conds[{n}] holds states {_names(state_steps[n], 's')} (oldest first), expected {_names(want_states[n], 's')}.",
-        f"  samples[{n}] holds actions {_names(action_steps[n], 'a')}, expected {_names(want_actions[n], 'a')}.",
-    ]
-    if (state_steps == -1).any() or (action_steps == -1).any():
-        lines.append(
-            "  This matches a known mistake, padding with zeros: pad with the episode's edge instead, its first "
-            "state before the start and its last action after the end."
-        )
-    else:
-        for name, explanation, keywords in WINDOW_MISTAKES:
-            their_states, their_actions = window_indices(ends, h, horizon, **keywords)
-            if (their_states == state_steps).all() and (their_actions == action_steps).all():
-                lines.append("  " + Misconception(name, explanation).text())
-                break
-    raise Failure("\n".join(lines))
-
-
 def run_windows(
     session: Session, lengths: list[int], h: int, horizon: int, state_dim: int, action_dim: int
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
@@ -374,13 +250,14 @@ episode_lengths = st.lists(st.integers(1, 12), min_size=1, max_size=5)
 
 # ================================================================================= public checks: 2.4.1
 WINDOWS_HINT = (
-    "make_windows: for each step n of episode [start, end), the condition is states[max(start, n-h+1 ... n)] "
-    "flattened (oldest first) and the sample is actions[min(end-1, n ... n+H-1)]: edge padding inside the episode, "
-    "one window per step (e.g. index arrays t + arange(...) clamped with np.maximum/np.minimum per episode)."
+    "One window per step n: the condition is the h most recent states ending with s_n, oldest first, "
+    "flattened; the sample is the H actions starting with a_n. Near an episode's edges, pad with that "
+    "episode's own first state or last action, so no window ever holds a step of another episode."
 )
 NORMALIZE_HINT = (
-    "Normalizer: minimum, span = self._stats_like(x); normalize returns 2 * (x - minimum) / span - 1 and unnormalize "
-    "(x + 1) / 2 * span + minimum, elementwise, so numpy stays numpy and a tensor stays a tensor of its dtype."
+    "Min-max normalization per feature maps the dataset's minimum to -1 and its maximum to +1, linearly "
+    "in between; unnormalize is its exact inverse. Both work elementwise, keep numpy arrays numpy and "
+    "tensors tensors of their dtype and device, and a constant feature maps to 0."
 )
 
 
@@ -406,12 +283,64 @@ def windows_alignment(
     data, out, case = run_windows(session, lengths, h, horizon, state_dim, action_dim)
     state_steps, action_steps = windows_steps(out, data, h, horizon, case)
     ends = data["episode_ends"]
-    want = window_indices(ends, h, horizon)
-    newest = state_steps[:, -1] == want[0][:, -1]
-    first = action_steps[:, 0] == want[1][:, 0]
-    if not (newest.all() and first.all()):
-        row = int(np.argmax(~(newest & first)))
-        judge_windows(state_steps, action_steps, want, ends, h, horizon, case, row=row)
+    steps = np.arange(len(state_steps))
+    wrong = (state_steps[:, -1] != steps) | (action_steps[:, 0] != steps)
+    if wrong.any():
+        n = int(np.argmax(wrong))
+        raise Failure(
+            f"make_windows' window of step n = {n} ({_episode_of(ends, n)}) holds states "
+            f"{_names(state_steps[n], 's')} (oldest first) and actions {_names(action_steps[n], 'a')} "
+            f"({case_text(case)}): the condition of step n ends with its own state s_{n}, and its sample starts "
+            f"with the action taken in that state, a_{n}."
+        )
+
+
+@check(
+    "2.4.1",
+    "every window stays inside its own episode: window n holds states of its episode up to s_n and actions of "
+    "its episode from a_n on, in order",
+    points=2,
+    hint=WINDOWS_HINT,
+    public=True,
+    examples=4,
+)
+@given(
+    lengths=st.lists(st.integers(1, 8), min_size=2, max_size=5),
+    h=st.integers(2, 4),
+    horizon=st.integers(2, 6),
+    state_dim=st.integers(1, 3),
+    action_dim=st.integers(1, 3),
+)
+@example(lengths=[5, 3, 6], h=3, horizon=4, state_dim=2, action_dim=1)
+def windows_inside_episode(
+    session: Session, lengths: list[int], h: int, horizon: int, state_dim: int, action_dim: int
+) -> None:
+    data, out, case = run_windows(session, lengths, h, horizon, state_dim, action_dim)
+    state_steps, action_steps = windows_steps(out, data, h, horizon, case)
+    ends = data["episode_ends"]
+    starts = np.concatenate([[0], ends[:-1]])
+    for n in range(int(ends[-1])):
+        episode = int(np.searchsorted(ends, n, side="right"))
+        start, end = int(starts[episode]), int(ends[episode])
+        states, actions = state_steps[n], action_steps[n]
+        problem = ""
+        if (states < start).any() or (states > n).any():
+            problem = (
+                f"its states must come from its own episode and not after s_{n}: the first window of an "
+                "episode is padded with that episode's own first state"
+            )
+        elif (actions < n).any() or (actions >= end).any():
+            problem = (
+                f"its actions must come from its own episode and not before a_{n}: the last windows of an "
+                "episode are padded with that episode's own last action"
+            )
+        elif (np.diff(states) < 0).any() or (np.diff(actions) < 0).any():
+            problem = "its states and its actions must each be in time order, oldest first"
+        if problem:
+            raise Failure(
+                f"make_windows' window of step n = {n} ({_episode_of(ends, n)}) holds states {_names(states, 's')} "
+                f"and actions {_names(actions, 'a')} ({case_text(case)}): {problem}."
+            )
 
 
 @check(
@@ -575,6 +504,7 @@ def replay(
     newest_first: bool = False,
     zero_padding: bool = False,
     mid_plan: bool = True,
+    frozen_history: bool = False,
 ) -> dict[str, Any]:
     """The episode as the spec runs it, in float64; the keywords describe known mistakes.
 
@@ -607,7 +537,8 @@ def replay(
             observation = state.astype(np.float32).astype(np.float64)
             actions.append(action)
             states.append(observation)
-            history = history[1:] + [observation]
+            if not frozen_history:
+                history = history[1:] + [observation]
             if len(actions) >= length and mid_plan:
                 break
     action_dim = np.shape(env["mixing"])[1]
@@ -655,6 +586,12 @@ CONDITION_MISTAKES = (
         "the condition lists the states oldest first, as the training windows do: np.stack(history) of a deque "
         "that appends each new observation at the end",
         {"newest_first": True},
+    ),
+    (
+        "a history that is never updated",
+        "every observation the environment returns joins the history at once, so each plan conditions on the "
+        "latest h observations",
+        {"frozen_history": True},
     ),
     (
         "padding with zeros",
@@ -728,7 +665,7 @@ def judge_condition(
     if call["dtype"] != "float32":
         raise Failure(
             f"generate_sample call {k} got cond of dtype {call['dtype']}; the policy takes float32 "
-            f"({case_text(case)}): torch.as_tensor(cond, dtype=torch.float32)."
+            f"({case_text(case)}): turn the normalized history into a float32 tensor."
         )
     if got.shape != (1, h * state_dim):
         raise Failure(
@@ -748,10 +685,11 @@ def judge_condition(
 
 # ================================================================================= public checks: 2.4.2
 ROLLOUT_HINT = (
-    "rollout: while not done and fewer than max_steps actions: cond = torch.as_tensor(state_normalizer.normalize("
-    "np.stack(history)).reshape(1, -1), dtype=torch.float32); plan = action_normalizer.unnormalize(policy."
-    "generate_sample(cond, generator=generator)[0].cpu().numpy()); for action in plan[:num_actions]: step, append "
-    "to states/actions/rewards and history, and stop at once when terminated, truncated or at max_steps."
+    "Receding-horizon control: condition on the normalized history of the h most recent observations "
+    "(oldest first, padded with the first observation at the start), plan once, undo the action "
+    "normalization, execute only the first num_actions actions of the plan while updating the history "
+    "after every step, then plan again; stop at once when the episode terminates, is truncated or reaches "
+    "max_steps, and pass the generator to the policy."
 )
 ROLLOUT_ERRORS = (
     (
@@ -760,7 +698,7 @@ ROLLOUT_ERRORS = (
     ),
     (
         r"cond must be a torch\.Tensor",
-        "Turn the normalized history into a tensor: torch.as_tensor(..., dtype=torch.float32).",
+        "The policy takes a float32 torch tensor, not a numpy array.",
     ),
 )
 shapes = {
@@ -873,4 +811,100 @@ def rollout_first_condition(
     judge_condition(inputs, out, replay(inputs), 0, case)
 
 
-CHECKS = (windows_alignment, normalizer_range, rollout_plans, rollout_first_condition)
+@check(
+    "2.4.2",
+    "every plan's condition is the normalized history of the last state_horizon observations, oldest first",
+    points=2,
+    hint=ROLLOUT_HINT,
+    error_hints=ROLLOUT_ERRORS,
+    public=True,
+    examples=4,
+)
+@given(
+    h=st.integers(2, 4),
+    horizon=st.integers(2, 6),
+    num_actions=st.integers(1, 6),
+    max_steps=st.integers(4, 14),
+    state_dim=st.integers(1, 4),
+    action_dim=st.integers(1, 3),
+    seed=sts.seeds,
+)
+@example(h=3, horizon=5, num_actions=2, max_steps=9, state_dim=2, action_dim=2, seed=0)
+def rollout_history(
+    session: Session,
+    h: int,
+    horizon: int,
+    num_actions: int,
+    max_steps: int,
+    state_dim: int,
+    action_dim: int,
+    seed: int,
+) -> None:
+    inputs, out, case = run_rollout(
+        session,
+        seed=seed,
+        state_dim=state_dim,
+        action_dim=action_dim,
+        h=h,
+        horizon=horizon,
+        num_actions=min(num_actions, horizon),
+        max_steps=max_steps,
+    )
+    want = judge_executed(inputs, out, case)
+    for k in range(len(out["calls"])):
+        judge_condition(inputs, out, want, k, case)
+
+
+@check(
+    "2.4.2",
+    "the generator goes to every generate_sample call and the seed to env.reset",
+    points=1,
+    hint=ROLLOUT_HINT,
+    error_hints=ROLLOUT_ERRORS,
+    public=True,
+    examples=2,
+)
+@given(with_generator=st.booleans(), seed=sts.seeds)
+@example(with_generator=True, seed=0)
+def rollout_generator(session: Session, with_generator: bool, seed: int) -> None:
+    inputs, out, case = run_rollout(
+        session,
+        seed=seed,
+        state_dim=2,
+        action_dim=2,
+        h=2,
+        horizon=4,
+        num_actions=2,
+        max_steps=6,
+        with_generator=with_generator,
+    )
+    case["generator"] = "given" if with_generator else "None"
+    calls = out["calls"]
+    if len(calls) != math.ceil(6 / 2):
+        judge_executed(inputs, out, case)
+    wanted = "same" if with_generator else "none"
+    for k, call in enumerate(calls):
+        if call["generator"] != wanted:
+            got = {"none": "no generator", "other": "another generator", "same": "rollout's generator"}[
+                call["generator"]
+            ]
+            raise Failure(
+                f"generate_sample call {k} got {got} ({case_text(case)}): pass rollout's own generator on, "
+                "so that a seeded rollout is reproducible."
+            )
+    if out["seeds"] != [seed]:
+        raise Failure(
+            f"env.reset was called with seeds {out['seeds']}; expected one call, env.reset(seed={seed}) "
+            f"({case_text(case)})."
+        )
+
+
+CHECKS = (
+    windows_alignment,
+    windows_inside_episode,
+    normalizer_range,
+    rollout_plans,
+    rollout_first_condition,
+    rollout_generator,
+    rollout_history,
+)

@@ -207,11 +207,16 @@ class AffineScheduler:
 
 
 class DropSpy:
-    """Stands in for ``model.drop_condition``: zeros the rows the judge chose and counts its calls."""
+    """Stands in for ``model.drop_condition``: zeros the rows the judge chose and counts its calls.
+
+    Any calling pattern works: the whole batch at once, or a part of it (one sample, as a row or as a
+    0-d label) at a time, in order; the mask is read on from where the last call stopped.
+    """
 
     def __init__(self, mask: np.ndarray | None) -> None:
         self.mask = None if mask is None else np.asarray(mask, dtype=bool)
         self.calls = 0
+        self.offset = 0
 
     def __call__(
         self, cond: torch.Tensor, generator: torch.Generator | None = None, *args: Any, **kwargs: Any
@@ -219,7 +224,13 @@ class DropSpy:
         self.calls += 1
         if self.mask is None:
             return cond.clone()
-        drop = torch.as_tensor(self.mask, device=cond.device).view(-1, *([1] * (cond.dim() - 1)))
+        rows = 1 if cond.dim() == 0 else cond.shape[0]
+        chosen = np.resize(
+            np.roll(self.mask, -self.offset), rows
+        )  # the mask from where the last call stopped
+        self.offset = (self.offset + rows) % len(self.mask)
+        drop = torch.as_tensor(chosen, device=cond.device)
+        drop = drop.reshape(()) if cond.dim() == 0 else drop.view(-1, *([1] * (cond.dim() - 1)))
         return torch.where(drop, torch.zeros_like(cond), cond)
 
 

@@ -15,7 +15,19 @@ from hypothesis import strategies as st
 
 from . import strategies as sts
 from .core import Session, check
-from .judge import Failure, array, binomial_bounds, case_text, fmt, linear_schedule, schedule_for_probe
+from .judge import (
+    Failure,
+    array,
+    assert_close,
+    binomial_bounds,
+    case_text,
+    fmt,
+    mean_bound,
+    network_output,
+    schedule_for_probe,
+    stand_in_schedule,
+    variance_ratio_bounds,
+)
 from .probe import ProbeContext, WrongResult, probe
 
 LABEL_SHAPE = (1, 2, 2)  # a tiny image for class-label models
@@ -70,7 +82,7 @@ def drop_probe(
         "table": np.zeros((condition_dim, size), np.float32),
     }
     model, _, _ = stand_in_model(
-        ctx, sequential, input_shape, condition_dim, p_uncond, linear_schedule(4, 0.1, 0.2), net
+        ctx, sequential, input_shape, condition_dim, p_uncond, stand_in_schedule(4, 0.1, 0.2), net
     )
     outs, afters, dtypes = [], [], []
     for seed in seeds:
@@ -175,7 +187,7 @@ def run_loss(
     """Inputs and the runs of compute_loss_on_batch. ``consistent``: add_noise's weights are sqrt(alpha_bar_t),
     sqrt(1 - alpha_bar_t) of the schedule the scheduler shows (else arbitrary, which the public checks need not know)."""
     input_shape = SEQUENCE_SHAPE if sequential else LABEL_SHAPE
-    schedule = schedule_for_probe(linear_schedule(num_steps, 0.01, 0.3))
+    schedule = schedule_for_probe(stand_in_schedule(num_steps, 0.01, 0.3))
     if consistent:
         signal, spread = (
             np.sqrt(schedule["alpha_bars"].astype(np.float64)),
@@ -225,13 +237,15 @@ def single_call(run: dict[str, Any], inputs: dict[str, Any], case: dict[str, Any
 LOSS_ERRORS = (
     (
         r"with t a \(B,\)",
-        "Draw one timestep per sample: t = randint(0, T, (B,), ...), an int64 tensor of shape (B,).",
+        "Draw one timestep per sample: an int64 tensor of shape (B,) with values in 0 ... T-1.",
     ),
 )
 LOSS_HINT = (
-    "compute_loss_on_batch: t = randint(0, T, (B,)), eps = randn(data.shape), x_t = self.noise_scheduler.add_noise(data, "
-    "eps, t), cond = self.drop_condition(cond, generator), loss = F.mse_loss(self.noise_pred_net(x_t, t, cond), eps) "
-    "(Algorithm 1), each draw with the generator."
+    "Algorithm 1: one uniformly drawn timestep per sample in 0 ... T-1 (zero-indexed), standard normal "
+    "noise of the data's shape, x_t made by the scheduler's forward process (eq. 4), the condition passed "
+    "through the model's dropout, and the mean over every element of the squared difference between the "
+    "network's output and that noise (the regression target is the noise, not x_0). Every random draw "
+    "uses the given generator."
 )
 
 
@@ -265,7 +279,7 @@ def loss_scalar(session: Session, sequential: bool, batch: int, num_steps: int, 
     if not run["requires_grad"] or run["grad_w"] is None:
         raise Failure(
             f"the loss does not reach the network's weights by backpropagation ({case_text(case)}): keep it a tensor "
-            "built from the network's output (no .item(), .detach(), .numpy() or torch.no_grad())."
+            "built from the network's output (no conversion to a Python number or numpy, no detaching, no gradient-free block)."
         )
 
 
@@ -291,9 +305,9 @@ def loss_timesteps(session: Session, sequential: bool, num_steps: int, seed: int
     if low != 0 or high != num_steps - 1:
         named = ""
         if low == 1:
-            named = " This matches a known mistake, one-indexed timesteps: t = 0 is a timestep too, randint(0, T)."
+            named = " This matches a known mistake, one-indexed timesteps: t = 0 is a timestep too."
         elif high == num_steps - 2:
-            named = " This matches a known mistake, an inclusive upper bound: randint(0, T) already stops at T - 1."
+            named = " This matches a known mistake, an upper bound that leaves out T - 1: the last timestep T - 1 must be drawn too."
         raise Failure(
             f"over {batch} samples the timesteps ran from {low} to {high}; they should cover 0 ... {num_steps - 1} "
             f"({case_text(case)}).{named}"
@@ -303,14 +317,69 @@ def loss_timesteps(session: Session, sequential: bool, num_steps: int, seed: int
     if not ((counts >= bottom) & (counts <= top)).all():
         raise Failure(
             f"the timesteps are not uniform over 0 ... {num_steps - 1}: counts {counts.tolist()} over {batch} samples "
-            f"({case_text(case)}). Draw them with randint(0, T, (B,))."
+            f"({case_text(case)}). Each of the T timesteps must be equally likely."
         )
+
+
+@check(
+    "2.2.1",
+    "the regression target is the noise: loss = mean((network output - eps)^2), where the network got "
+    "x_t = the scheduler's add_noise(x_0, eps, t) with eps ~ N(0, I)",
+    points=3,
+    hint=LOSS_HINT,
+    public=True,
+    error_hints=LOSS_ERRORS,
+    examples=3,
+)
+@given(sequential=st.booleans(), num_steps=st.integers(2, 40), seed=sts.seeds)
+@example(sequential=True, num_steps=10, seed=0)
+@example(sequential=False, num_steps=25, seed=1)
+def loss_target_noise(session: Session, sequential: bool, num_steps: int, seed: int) -> None:
+    """The stand-in scheduler's add_noise has weights the check knows, so the noise the student drew can be
+    read back from the network's x_t; the stand-in network's output is known too (judge.network_output)."""
+    batch = 256
+    inputs, runs = run_loss(
+        session, sequential=sequential, batch=batch, num_steps=num_steps, seed=seed, seeds=[seed]
+    )
+    run = runs[0]
+    case = {"sequential": sequential, "T": num_steps, "data": inputs["data"]}
+    call = single_call(run, inputs, case)
+    x0 = inputs["data"].astype(np.float64)
+    x_t, t = call["x_t"].astype(np.float64), call["t"]
+    if np.allclose(x_t, x0, rtol=1e-6, atol=1e-6):
+        raise Failure(
+            f"the network received the clean data x_0 ({case_text(case)}); it takes the noisy x_t that the "
+            "scheduler's forward process makes from x_0, the noise and t, and learns to predict that noise."
+        )
+    if not (0 <= t.min() and t.max() < num_steps):
+        raise Failure(f"the network received timesteps outside [0, {num_steps - 1}] ({case_text(case)}).")
+    signal, spread = (
+        c.astype(np.float64)[t].reshape(batch, *([1] * (x0.ndim - 1))) for c in inputs["noise_coefs"]
+    )
+    eps = (x_t - signal * x0) / spread  # the noise that the scheduler's add_noise must have been given
+    n = eps.size
+    low, high = variance_ratio_bounds(n)
+    if abs(eps.mean()) > mean_bound(n) or not low <= eps.var() <= high:
+        raise Failure(
+            f"the network's x_t is the scheduler's add_noise(x_0, eps, t) only for an eps of mean {fmt(eps.mean())} "
+            f"and variance {fmt(eps.var())} over {n} elements, but eps ~ N(0, I) ({case_text(case)}): make x_t with "
+            "the model's own scheduler, from standard normal noise of the data's shape."
+        )
+    prediction = network_output(inputs["net"], call["x_t"], t, call["cond"], labels=not sequential)
+    assert_close(
+        np.asarray(run["loss"]),
+        np.asarray(np.mean((prediction - eps) ** 2)),
+        what="the loss (the mean squared difference between the network's output and the noise eps)",
+        case=case,
+        rtol=1e-4,
+    )
 
 
 # ================================================================================= public checks: 2.2.2
 DROP_HINT = (
-    "drop_condition: one coin per sample, drop = rand(B, generator=generator) < p_uncond; return a new tensor that "
-    "is zeros_like(cond) where drop (reshaped to (B, 1, ...)) and cond elsewhere, e.g. torch.where(drop, zeros, cond)."
+    "Classifier-free guidance training drops each sample's condition on its own coin, with probability "
+    "p_uncond, replacing the whole condition of that sample by the null token (all zeros, label 0); the "
+    "caller's tensor must stay as it was, and the coins come from the given generator."
 )
 
 
@@ -328,7 +397,7 @@ def run_drop(
         if (cond.dtype.kind in "iu") != (out["dtype"][k] in ("int64", "int32", "int16", "int8", "uint8")):
             raise Failure(
                 f"drop_condition returned dtype {out['dtype'][k]} for cond of dtype {cond.dtype}; keep cond's dtype, "
-                f"e.g. with torch.zeros_like(cond) ({case_text(case)})."
+                f"so a null token made like cond keeps it ({case_text(case)})."
             )
         outs.append(values)
     return outs
@@ -382,7 +451,7 @@ def drop_extremes(session: Session, sequential: bool, batch: int, seed: int) -> 
         if p == 1.0 and not dropped.all():
             raise Failure(
                 f"with p_uncond = 1 drop_condition kept {int((~dropped).sum())} of {batch} samples ({case_text(case)}): "
-                "each sample is dropped with probability p_uncond, so all of them. Compare rand(...) < p_uncond."
+                "each sample is dropped with probability p_uncond, so all of them. Check which side of the comparison with p_uncond drops a sample."
             )
 
 
@@ -407,7 +476,7 @@ def drop_rate(session: Session, sequential: bool, p: float, seed: int) -> None:
         raise Failure(
             f"in each of {draws} calls drop_condition dropped all {batch} samples or none ({per_call.tolist()} dropped; "
             f"{case_text(case)}). This matches a known mistake, one coin flip per batch: CFG drops each sample on "
-            "its own coin, rand((B,)) < p_uncond."
+            "its own coin, one draw per sample."
         )
     total, n = int(dropped.sum()), dropped.size
     low, high = binomial_bounds(n, p)
@@ -417,7 +486,7 @@ def drop_rate(session: Session, sequential: bool, p: float, seed: int) -> None:
         if flipped_low <= total <= flipped_high:
             named = (
                 " This matches a known mistake, the coin the wrong way round: a sample is dropped when "
-                "rand() < p_uncond, i.e. with probability p_uncond, not kept with it."
+                "its coin comes up below p_uncond, i.e. with probability p_uncond, not kept with it."
             )
         raise Failure(
             f"drop_condition dropped {total} of {n} samples, a rate of {fmt(total / n)}, but p_uncond = {p} "
@@ -425,4 +494,132 @@ def drop_rate(session: Session, sequential: bool, p: float, seed: int) -> None:
         )
 
 
-CHECKS = (loss_scalar, loss_timesteps, drop_extremes, drop_rate)
+@check(
+    "2.2.1",
+    "the condition passes through self.drop_condition on its way to the network; the caller's cond is untouched",
+    points=1,
+    hint=LOSS_HINT,
+    error_hints=LOSS_ERRORS,
+    public=True,
+    examples=3,
+)
+@given(sequential=st.booleans(), seed=sts.seeds)
+@example(sequential=False, seed=0)
+def loss_drop_wiring(session: Session, sequential: bool, seed: int) -> None:
+    batch = 8
+    mask = np.arange(batch) % 3 == 1
+    inputs, runs = run_loss(
+        session, sequential=sequential, batch=batch, num_steps=10, seed=seed, seeds=[seed], drop_mask=mask
+    )
+    run = runs[0]
+    case = {"sequential": sequential, "cond": inputs["cond"]}
+    call = single_call(run, inputs, case)
+    cond = inputs["cond"].astype(np.float64)
+    if not np.array_equal(run["cond_after"], cond):
+        raise Failure(
+            f"compute_loss_on_batch changed the caller's cond in place ({case_text(case)}): work on a new tensor."
+        )
+    if run["drop_calls"] == 0:
+        raise Failure(
+            f"compute_loss_on_batch never called self.drop_condition ({case_text(case)}). CFG training replaces "
+            "conditions by the null token before the network call: cond = self.drop_condition(cond, generator)."
+        )
+    expected = np.where(mask.reshape(-1, *([1] * (cond.ndim - 1))), 0.0, cond)
+    if not np.array_equal(call["cond"].astype(np.float64), expected):
+        raise Failure(
+            f"the network did not receive what self.drop_condition returned ({case_text(case)}): pass the dropped "
+            "condition on, net(x_t, t, dropped_cond)."
+        )
+
+
+@check(
+    "2.2.1",
+    "the same generator state gives the same loss; another state another",
+    points=1,
+    hint=LOSS_HINT,
+    error_hints=LOSS_ERRORS,
+    public=True,
+    examples=3,
+)
+@given(sequential=st.booleans(), seed=sts.seeds)
+@example(sequential=True, seed=0)
+def loss_generator(session: Session, sequential: bool, seed: int) -> None:
+    inputs, runs = run_loss(
+        session, sequential=sequential, batch=16, num_steps=50, seed=seed, seeds=[seed, seed, seed + 1]
+    )
+    case = {"sequential": sequential, "data": inputs["data"]}
+    first, again, other = (single_call(run, inputs, case) for run in runs)
+    if not (
+        np.array_equal(first["t"], again["t"])
+        and np.allclose(first["x_t"], again["x_t"], rtol=1e-6, atol=1e-7)
+    ):
+        raise Failure(
+            f"two calls with generators in the same state drew different t or eps ({case_text(case)}): draw both with "
+            "the generator you are given, the timesteps and the noise alike."
+        )
+    if np.array_equal(first["t"], other["t"]) and np.allclose(first["x_t"], other["x_t"]):
+        raise Failure(f"generators in different states gave the same t and eps ({case_text(case)}).")
+
+
+@check(
+    "2.2.2",
+    "drop_condition returns a new tensor of cond's shape and dtype and leaves cond unchanged",
+    points=2,
+    hint=DROP_HINT,
+    public=True,
+    vacuous=True,
+    examples=4,
+)
+@given(sequential=st.booleans(), batch=st.integers(1, 32), seed=sts.seeds)
+@example(sequential=False, batch=16, seed=0)
+@example(sequential=True, batch=16, seed=1)
+def drop_inputs_untouched(session: Session, sequential: bool, batch: int, seed: int) -> None:
+    cond = conditions(seed, batch, 5, sequential)
+    case = {"p_uncond": 0.5, "cond": cond}
+    run_drop(session, cond, 5, 0.5, [seed, seed + 1], case)  # checks the shapes and dtypes
+    out = session.call(
+        "training.drop", cond=cond, condition_dim=5, p_uncond=0.5, seeds=[seed, seed + 1]
+    )  # cached
+    if not all(np.array_equal(after, cond.astype(np.float64)) for after in out["cond_after"]):
+        raise Failure(
+            f"drop_condition changed its argument cond in place ({case_text(case)}). This matches a known mistake, "
+            "dropping in place (cond[drop] = 0): the caller's tensor must stay as it was; return a new one "
+            "(build the result out of place)."
+        )
+
+
+@check(
+    "2.2.2",
+    "drop_condition honours the generator: the same state drops the same samples",
+    points=1,
+    hint=DROP_HINT,
+    public=True,
+    examples=3,
+)
+@given(sequential=st.booleans(), seed=sts.seeds)
+def drop_generator(session: Session, sequential: bool, seed: int) -> None:
+    cond = conditions(seed, 64, 5, sequential)
+    case = {"p_uncond": 0.5, "cond": cond}
+    first, again, other = run_drop(session, cond, 5, 0.5, [seed, seed, seed + 1], case)
+    if not np.array_equal(first, again):
+        raise Failure(
+            f"two calls with generators in the same state dropped different samples ({case_text(case)}): draw the "
+            "coins with the generator you are given."
+        )
+    if np.array_equal(first, other):
+        raise Failure(
+            f"generators in different states dropped exactly the same 64 samples ({case_text(case)})."
+        )
+
+
+CHECKS = (
+    loss_scalar,
+    loss_timesteps,
+    loss_target_noise,
+    drop_extremes,
+    drop_rate,
+    drop_inputs_untouched,
+    drop_generator,
+    loss_generator,
+    loss_drop_wiring,
+)
