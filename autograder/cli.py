@@ -2,13 +2,14 @@
 
     python -m autograder grade SUBMISSION [--results PATH] [--device auto|cpu|cuda] [--groups a,b]
                                           [--public-only] [--junit PATH] [--summary PATH]
-                                          [--fail-under POINTS]
+                                          [--fail-under POINTS] [--classroom-output NAME]
     python -m autograder grade-all DIR --out OUT [--workers N] [--device cpu] [--time-scale 1]
     python -m autograder list
 
 ``grade`` prints a table of verdicts and writes Gradescope's results.json; ``--junit`` adds JUnit XML
 (one test case per check), ``--summary`` appends a Markdown report (e.g. to ``$GITHUB_STEP_SUMMARY``),
-both from :mod:`autograder.public.reports`. ``--public-only`` grades with the public checks alone and
+``--classroom-output NAME`` GitHub Classroom's result as a step output, all from
+:mod:`autograder.public.reports`. ``--public-only`` grades with the public checks alone and
 never imports the hidden ones (:mod:`autograder.checks`). Its exit statuses:
 
     0  graded: the score is at or above --fail-under, or no --fail-under was given
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -39,6 +41,12 @@ from .report import failure_results, write_atomically
 
 def _grade(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    if args.classroom_output and not os.environ.get("GITHUB_OUTPUT"):
+        print(
+            "--classroom-output needs $GITHUB_OUTPUT (the file a GitHub Actions step writes outputs to)",
+            file=sys.stderr,
+        )
+        return reports.USAGE
     groups = tuple(args.groups.split(",")) if args.groups else None
     try:
         with Grader(device=args.device, threads=args.threads) as grader:
@@ -64,6 +72,10 @@ def _grade(args: argparse.Namespace) -> int:
     if args.summary:
         reports.append_text(
             args.summary, reports.markdown_summary(report.outcomes, _title(args), report.notice)
+        )
+    if args.classroom_output:
+        reports.set_step_output(
+            args.classroom_output, reports.classroom_output(report.outcomes), os.environ["GITHUB_OUTPUT"]
         )
     if not args.quiet:
         print(report.table())
@@ -144,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     grade.add_argument(
         "--fail-under", type=float, metavar="POINTS", help="exit 1 when the score is below POINTS"
+    )
+    grade.add_argument(
+        "--classroom-output",
+        metavar="NAME",
+        help="write GitHub Classroom's result (points per task) as the step output NAME, into $GITHUB_OUTPUT",
     )
     grade.add_argument("--threads", type=int, default=1, help="torch threads per child process")
     grade.add_argument("--quiet", action="store_true", help="print the summary only")

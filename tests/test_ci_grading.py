@@ -168,9 +168,15 @@ def _public_checks(
     )
 
 
-def test_public_checks_command_line_refuses_what_it_cannot_do(tmp_path):
-    assert _public_checks(RELEASE_DIR, "--classroom-output", "result").returncode == 2
+def test_both_command_lines_refuse_what_they_cannot_do():
+    assert _public_checks(RELEASE_DIR, "--classroom-output", "result").returncode == 2  # no $GITHUB_OUTPUT
     assert _public_checks(RELEASE_DIR, "9.9.9").returncode == 2
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_OUTPUT"}
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(RELEASE_DIR), "--classroom-output", "result"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and "GITHUB_OUTPUT" in done.stderr
 
 
 def test_public_checks_on_a_package_that_does_not_import_fail_every_check_with_the_reason(tmp_path):

@@ -12,6 +12,7 @@ is already satisfied in this venv (tests/ci_jobs.py points every proxy at a clos
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -91,11 +92,12 @@ PUBLIC_ONLY_WITHOUT_HIDDEN_CHECKS = textwrap.dedent(
 )
 
 
-def grade_without_hidden_checks(*args: str) -> subprocess.CompletedProcess:
+def grade_without_hidden_checks(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``python -m autograder ARGS`` in a process where ``autograder.checks`` cannot be imported."""
     return subprocess.run(
         [sys.executable, "-c", PUBLIC_ONLY_WITHOUT_HIDDEN_CHECKS, *args],
         cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
@@ -119,13 +121,15 @@ def test_the_student_workflow_reports_the_public_points_per_task_as_the_autograd
     assert {t["status"] for t in result["tests"]} == {"pass"} and list(points) == PUBLIC_TASKS
 
     # the same folder, graded by the autograder with the public checks only, hidden checks unimportable
-    results = tmp_path / "results.json"
+    results, output = tmp_path / "results.json", tmp_path / "autograder_output"
     done = grade_without_hidden_checks(
-        "grade", str(repo), "--public-only", "--device", "cpu", "--results", str(results)
-    )
+        "grade", str(repo), "--public-only", "--device", "cpu", "--results", str(results),
+        "--classroom-output", "result", env={"GITHUB_OUTPUT": str(output)},
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "hidden check modules loaded: []" in done.stdout
     assert results_by_task(json.loads(results.read_text())) == points
+    assert classroom_by_task(output.read_text().strip().removeprefix("result="))[0] == result
     assert sum(points.values()) == PUBLIC_POINTS
     assert f"Public checks: {PUBLIC_POINTS:g}/{PUBLIC_POINTS:g} points" in job.summary
 
