@@ -72,7 +72,7 @@ def base_env(scratch: Path) -> dict[str, str]:
 
 
 def _bash(script: str, cwd: Path, env: dict[str, str], scratch: Path, name: str) -> StepRun:
-    path = scratch / f"step-{abs(hash((name, script)))}.sh"
+    path = scratch / f"step-{len(list(scratch.glob('step-*.sh')))}.sh"
     path.write_text(script, encoding="utf-8")
     done = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)],
