@@ -5,7 +5,8 @@
 Layout:
     public/        the checks that ship to students (one module per task group: its probes and
                    public checks), the judge's numeric helpers, the stand-ins; copied by
-                   ``python -m kit.release`` into release/diffusion/public_checks/
+                   ``python -m kit.release`` into release/diffusion/public_checks/; with them
+                   reports.py (JUnit, Markdown, GitHub Classroom) and ``python -m public_checks``
     checks/        the hidden checks, one module per task group, and the group registry
     closed_forms   the judge's float64 maths (hidden)
     server, wire   what runs in the child processes beside student code, and their messages

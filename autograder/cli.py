@@ -1,12 +1,22 @@
 """The autograder's command line.
 
     python -m autograder grade SUBMISSION [--results PATH] [--device auto|cpu|cuda] [--groups a,b]
+                                          [--public-only] [--junit PATH] [--summary PATH]
+                                          [--fail-under POINTS] [--classroom-output NAME]
     python -m autograder grade-all DIR --out OUT [--workers N] [--device cpu] [--time-scale 1]
     python -m autograder list
 
-``grade`` prints a table of verdicts and writes Gradescope's results.json. It exits 0 whenever the
-grading completed, whatever the score; 1 when the grader itself could not run (results.json is
-written then too, with a score of 0 and the reason); 2 for a bad command line.
+``grade`` prints a table of verdicts and writes Gradescope's results.json; ``--junit`` adds JUnit XML
+(one test case per check), ``--summary`` appends a Markdown report (e.g. to ``$GITHUB_STEP_SUMMARY``),
+``--classroom-output NAME`` GitHub Classroom's result as a step output, all from
+:mod:`autograder.public.reports`. ``--public-only`` grades with the public checks alone and
+never imports the hidden ones (:mod:`autograder.checks`). Its exit statuses:
+
+    0  graded: the score is at or above --fail-under, or no --fail-under was given
+    1  graded: the score is below --fail-under
+    2  a bad command line
+    3  the grader itself failed: it could not run (results.json is written all the same, with a score
+       of 0 and the reason), or a check hit an error of the grader's own; whatever the score
 
 ``grade-all`` grades a folder of submissions in parallel and can be stopped and resumed
 (:mod:`autograder.batch`). It exits 0 when every submission was graded, 1 when some could not be
@@ -18,22 +28,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
 from pathlib import Path
 
-from .checks import GROUP_MODULES, all_groups
 from .grader import DEVICES, Grader
-from .report import failure_results
+from .public import reports
+from .report import failure_results, write_atomically
 
 
 def _grade(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    if args.classroom_output and not os.environ.get("GITHUB_OUTPUT"):
+        print(
+            "--classroom-output needs $GITHUB_OUTPUT (the file a GitHub Actions step writes outputs to)",
+            file=sys.stderr,
+        )
+        return reports.USAGE
     groups = tuple(args.groups.split(",")) if args.groups else None
     try:
         with Grader(device=args.device, threads=args.threads) as grader:
-            report = grader.grade(Path(args.submission), groups)
+            report = grader.grade(Path(args.submission), groups, public_only=args.public_only)
     except Exception as err:  # the grader's own failure: still leave a results.json behind
         message = f"The autograder itself failed ({type(err).__name__}: {err}); please tell the course staff."
         if args.results:
@@ -43,15 +60,35 @@ def _grade(args: argparse.Namespace) -> int:
             )
         traceback.print_exc()
         print(message, file=sys.stderr)
-        return 1
+        if args.summary:
+            reports.append_text(args.summary, f"## {_title(args)}: not graded\n\n{message}\n")
+        return reports.GRADER_ERROR
     report.seconds = time.monotonic() - started
     if args.results:
         report.write(Path(args.results))
+    if args.junit:
+        Path(args.junit).parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(Path(args.junit), reports.junit_xml(report.outcomes, seconds=report.seconds))
+    if args.summary:
+        reports.append_text(
+            args.summary, reports.markdown_summary(report.outcomes, _title(args), report.notice)
+        )
+    if args.classroom_output:
+        reports.set_step_output(
+            args.classroom_output, reports.classroom_output(report.outcomes), os.environ["GITHUB_OUTPUT"]
+        )
     if not args.quiet:
         print(report.table())
     else:
         print(report.summary())
-    return 0
+    status = reports.exit_status(report.outcomes, args.fail_under)
+    if status == reports.BELOW:
+        print(f"The score {report.score:g} is below --fail-under {args.fail_under:g}.", file=sys.stderr)
+    return status
+
+
+def _title(args: argparse.Namespace) -> str:
+    return "Autograder (public checks only)" if args.public_only else "Autograder"
 
 
 def _grade_all(args: argparse.Namespace) -> int:
@@ -79,6 +116,8 @@ def _grade_all(args: argparse.Namespace) -> int:
 
 
 def _list(_args: argparse.Namespace) -> int:
+    from .checks import all_groups
+
     for group in all_groups():
         print(
             f"group {group.name}: tasks {', '.join(group.tasks)} ({group.points:g} points, {group.time_limit_s:g} s)"
@@ -103,7 +142,25 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--results", help="where to write Gradescope's results.json")
     grade.add_argument("--device", choices=DEVICES, default="auto", help="where the student's tensors live")
     grade.add_argument(
-        "--groups", help=f"comma-separated task groups to grade (default all: {','.join(GROUP_MODULES)})"
+        "--groups", help="comma-separated task groups to grade (default all; `list` names them)"
+    )
+    grade.add_argument(
+        "--public-only",
+        action="store_true",
+        help="grade with the public checks only; the hidden checks are never imported",
+    )
+    grade.add_argument("--junit", help="also write JUnit XML here (one test case per check)")
+    grade.add_argument(
+        "--summary",
+        help="append a Markdown report here (points per task, feedback); e.g. $GITHUB_STEP_SUMMARY",
+    )
+    grade.add_argument(
+        "--fail-under", type=float, metavar="POINTS", help="exit 1 when the score is below POINTS"
+    )
+    grade.add_argument(
+        "--classroom-output",
+        metavar="NAME",
+        help="write GitHub Classroom's result (points per task) as the step output NAME, into $GITHUB_OUTPUT",
     )
     grade.add_argument("--threads", type=int, default=1, help="torch threads per child process")
     grade.add_argument("--quiet", action="store_true", help="print the summary only")

@@ -15,18 +15,62 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .checks import Group, all_groups
 from .hints import at_level
 from .policy import hint_level
-from .public.core import Outcome, gated, run_check
+from .public.core import Check, Outcome, gated, run_check
 from .report import Report
 from .sandbox import ChildSession, Limits, Zygote
 from .submission import SubmissionError, copy_given, prepare_submission
 
+if TYPE_CHECKING:
+    from .checks import Group
+
 DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class PublicGroup:
+    """A task group's public checks alone: what ``grade --public-only`` runs, built from
+    autograder/public/ without importing the hidden checks (autograder.checks). Its limits are a
+    :class:`~autograder.checks.Group`'s defaults (tests/test_ci_grading.py keeps them equal)."""
+
+    name: str
+    tasks: tuple[str, ...]
+    checks: tuple[Check, ...]
+    time_limit_s: float = 90.0
+    cpu_limit_s: float = 120.0
+    memory_limit_mb: int = 4096
+
+
+def public_groups(names: tuple[str, ...] | None = None) -> tuple[PublicGroup, ...]:
+    """The public checks of each task group (of ``names``, else all), from autograder/public/ alone."""
+    from .public import GROUPS
+
+    modules = {module.__name__.rsplit(".", 1)[-1]: module for module in GROUPS}
+    chosen = tuple(modules) if names is None else tuple(names)
+    unknown = sorted(set(chosen) - set(modules))
+    if unknown:
+        raise ValueError(f"unknown task group(s) {unknown}; the groups are {list(modules)}")
+    groups = []
+    for name in chosen:
+        checks = tuple(modules[name].CHECKS)
+        groups.append(PublicGroup(name, tuple(dict.fromkeys(c.task for c in checks)), checks))
+    return tuple(groups)
+
+
+def task_groups(
+    names: tuple[str, ...] | None = None, public_only: bool = False
+) -> tuple[Group | PublicGroup, ...]:
+    """The groups to grade: every check (the hidden ones imported here, and only here), or the public ones."""
+    if public_only:
+        return public_groups(names)
+    from .checks import all_groups
+
+    return all_groups(names)
 
 
 class Grader:
@@ -73,7 +117,7 @@ class Grader:
             )
         return self._zygote
 
-    def limits(self, group: Group) -> Limits:
+    def limits(self, group: Group | PublicGroup) -> Limits:
         return Limits(
             time_s=group.time_limit_s * self.time_scale,
             cpu_s=group.cpu_limit_s * self.time_scale,
@@ -82,11 +126,16 @@ class Grader:
         )
 
     def grade(
-        self, submission: Path, groups: tuple[str, ...] | None = None, call_timeout_s: float | None = None
+        self,
+        submission: Path,
+        groups: tuple[str, ...] | None = None,
+        call_timeout_s: float | None = None,
+        public_only: bool = False,
     ) -> Report:
-        """Every check of ``groups`` (all groups when None) on ``submission``; never raises for the student's faults."""
+        """Every check of ``groups`` (all groups when None) on ``submission``, or only the public ones;
+        never raises for the student's faults."""
         started = time.monotonic()
-        chosen = all_groups(groups)
+        chosen = task_groups(groups, public_only)
         outcomes: list[Outcome] = []
         device = self.device
         with tempfile.TemporaryDirectory(prefix="submission-", dir=self.tmp_root) as workdir:

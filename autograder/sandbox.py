@@ -94,7 +94,7 @@ def child_sources() -> dict[str, str]:
     for name in CHILD_MODULES:
         sources[f"_grader.{name}"] = (AUTOGRADER_DIR / f"{name}.py").read_text(encoding="utf-8")
     for path in sorted((AUTOGRADER_DIR / "public").glob("*.py")):
-        if path.stem != "__init__":
+        if path.stem not in ("__init__", "__main__"):  # __main__: the students' command line, not a probe
             sources[f"_grader.public.{path.stem}"] = path.read_text(encoding="utf-8")
     return sources
 

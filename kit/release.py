@@ -97,6 +97,8 @@ def build(out_root: Path = REPO_ROOT, source_dir: Path = SOURCE_DIR) -> tuple[Pa
     _write_tree(source_dir, release, to_stub)
     _write_tree(PUBLIC_CHECKS, release / "public_checks", to_stub)  # no markers there: copied unchanged
     shutil.copy2(COLLECT_SCRIPT, release / COLLECT_SCRIPT.name)
+    # CI in the students' repository: .github/workflows/classroom.yml and requirements.txt (ci/README.md)
+    shutil.copytree(REPO_ROOT / "ci" / "student", release, dirs_exist_ok=True)
     _write_tree(source_dir / PACKAGE, reference, to_reference)
     return release, reference
 

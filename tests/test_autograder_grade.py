@@ -100,10 +100,10 @@ def test_the_command_line_prints_a_table_writes_results_and_exits_0(tmp_path):
     assert listing.returncode == 0 and "2.2.3" in listing.stdout and "hidden" in listing.stdout
 
 
-def test_the_command_line_exits_nonzero_only_when_the_grader_cannot_run(tmp_path):
+def test_the_command_line_exits_3_when_the_grader_cannot_run(tmp_path):
     results = tmp_path / "results.json"
     done = _cli("grade", str(REFERENCE_DIR), "--results", str(results), "--groups", "no-such-group")
-    assert done.returncode == 1 and "autograder itself failed" in done.stderr
+    assert done.returncode == 3 and "autograder itself failed" in done.stderr
     assert json.loads(results.read_text())["score"] == 0  # results.json is written all the same
     assert _cli("grade").returncode == 2
 
