@@ -59,4 +59,13 @@ def points_summary(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["PUBLIC_CHECKS", "TASK_POINTS", "Check", "Outcome", "check", "gated", "points_summary", "run_check"]
+__all__ = [
+    "PUBLIC_CHECKS",
+    "TASK_POINTS",
+    "Check",
+    "Outcome",
+    "check",
+    "gated",
+    "points_summary",
+    "run_check",
+]

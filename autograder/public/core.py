@@ -33,7 +33,7 @@ COMMON_ERROR_HINTS = (
     ),
     (
         r"must match the size of tensor|shapes cannot be multiplied|not broadcastable",
-        "A per-sample value of shape (B,) must be reshaped to (B, 1, ..., 1) to broadcast over a sample's shape.",
+        "A per-sample value of shape (B,) needs one singleton dimension per trailing dimension of the sample to broadcast over it.",
     ),
 )
 

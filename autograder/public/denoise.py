@@ -251,8 +251,8 @@ def judge_spread(
         (
             "the beta-tilde variance",
             tilde_ratio,
-            "this assignment uses sigma_t^2 = beta_t (Algorithm 2), not the posterior variance "
-            "(1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) * beta_t",
+            "this assignment uses sigma_t^2 = beta_t (Algorithm 2) in both branches, not the posterior "
+            "variance beta-tilde_t that goes with eq. 7",
         ),
         (
             "uniform noise",

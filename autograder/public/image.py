@@ -334,8 +334,8 @@ def judge_shapes(
         )
     if not models:
         raise Failure(
-            f"ImageGenerator.__init__ never built a DiffusionModel ({case_text(case)}): self.policy = "
-            "DiffusionModel(self.input_shape, self.condition_dim, sequential=False, ...)."
+            f"ImageGenerator.__init__ never built a DiffusionModel ({case_text(case)}): self.policy must be a "
+            "DiffusionModel of the generator's input shape and condition size, for class labels."
         )
     if out["raised"] is not None:
         raise Failure(

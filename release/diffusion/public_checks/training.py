@@ -522,13 +522,13 @@ def loss_drop_wiring(session: Session, sequential: bool, seed: int) -> None:
     if run["drop_calls"] == 0:
         raise Failure(
             f"compute_loss_on_batch never called self.drop_condition ({case_text(case)}). CFG training replaces "
-            "conditions by the null token before the network call: cond = self.drop_condition(cond, generator)."
+            "conditions by the null token before the network call, through the model's own dropout method."
         )
     expected = np.where(mask.reshape(-1, *([1] * (cond.ndim - 1))), 0.0, cond)
     if not np.array_equal(call["cond"].astype(np.float64), expected):
         raise Failure(
             f"the network did not receive what self.drop_condition returned ({case_text(case)}): pass the dropped "
-            "condition on, net(x_t, t, dropped_cond)."
+            "condition on to the network."
         )
 
 
