@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,17 @@ from hypothesis import strategies as st
 from ..public import robotics as public
 from ..public import strategies as sts
 from ..public.core import Session, check
-from ..public.judge import Failure, Misconception, array, assert_close, case_text, fmt
+from ..public.judge import (
+    Failure,
+    Misconception,
+    array,
+    assert_close,
+    case_text,
+    close,
+    fmt,
+    scaled,
+    shape_text,
+)
 from . import Group, ordered
 
 # ================================================================================= 2.4.1: windows
@@ -140,6 +151,180 @@ def judge_windows(
                 lines.append("  " + Misconception(name, explanation).text())
                 break
     raise Failure("\n".join(lines))
+
+
+# ================================================================================= rollout replay (hidden)
+def replay(
+    inputs: dict[str, Any],
+    *,
+    executed: str = "first",
+    unnormalized: bool = True,
+    normalized: bool = True,
+    newest_first: bool = False,
+    zero_padding: bool = False,
+    mid_plan: bool = True,
+    frozen_history: bool = False,
+) -> dict[str, Any]:
+    """The episode as the spec runs it, in float64; the keywords describe known mistakes.
+
+    executed: which actions of a plan run, "first" num_actions (the spec), the "whole" plan, or the "last".
+    mid_plan: False runs every chosen action of a plan even after max_steps (a loop that only checks between plans).
+    """
+    env = inputs["env"]
+    h, num_actions = inputs["state_horizon"], inputs["num_actions"]
+    horizon = inputs["action_horizon"]
+    stops = [inputs["max_steps"]] + [env[k] for k in ("terminate_at", "truncate_at") if env[k] is not None]
+    length = min(stops)
+    state_shift, state_gain = inputs["state_norm"]
+    action_shift, action_gain = inputs["action_norm"]
+    plans32 = inputs["plans"].astype(np.float64)
+    state = np.asarray(env["start"], dtype=np.float64)
+    observation = state.astype(np.float32).astype(np.float64)
+    padding = np.zeros_like(observation) if zero_padding else observation
+    history = [padding] * (h - 1) + [observation]
+    states, actions, conds, plans = [observation], [], [], []
+    count = {"first": num_actions, "whole": horizon, "last": num_actions}[executed]
+    while len(actions) < length:
+        window = np.stack(history[::-1] if newest_first else history)  # (h, S)
+        conds.append((scaled(window, state_shift, state_gain, True) if normalized else window).reshape(-1))
+        plan = plans32[len(plans) % len(plans32)]
+        plan = scaled(plan, action_shift, action_gain, False) if unnormalized else plan  # (H, A)
+        plans.append(plan)
+        chosen = plan[-count:] if executed == "last" else plan[:count]
+        for action in chosen:
+            state = env["decay"] * state + np.asarray(env["mixing"]) @ action + np.asarray(env["offset"])
+            observation = state.astype(np.float32).astype(np.float64)
+            actions.append(action)
+            states.append(observation)
+            if not frozen_history:
+                history = history[1:] + [observation]
+            if len(actions) >= length and mid_plan:
+                break
+    action_dim = np.shape(env["mixing"])[1]
+    return {
+        "length": length,
+        "conds": conds,
+        "plans": plans,
+        "actions": np.array(actions, dtype=np.float64).reshape(-1, action_dim),
+        "states": np.stack(states),
+        "rewards": np.arange(1, len(actions) + 1, dtype=np.float64),
+    }
+
+
+ROLLOUT_MISTAKES = (  # (name, explanation, keywords of replay)
+    (
+        "the normalization not undone",
+        "the policy plans in [-1, 1]: unnormalize the plan with action_normalizer.unnormalize before executing it",
+        {"unnormalized": False},
+    ),
+    (
+        "the whole plan executed",
+        "execute only the first num_actions actions of each plan (plan[:num_actions]), then re-plan",
+        {"executed": "whole"},
+    ),
+    (
+        "the last actions of the plan executed",
+        "the plan starts now: execute its first num_actions actions, plan[:num_actions]",
+        {"executed": "last"},
+    ),
+    (
+        "stopping only at the end of a plan",
+        "check the step limit (and terminated, truncated) after every env.step and leave both loops at once, in "
+        "the middle of a plan too",
+        {"mid_plan": False},
+    ),
+)
+
+
+CONDITION_MISTAKES = (
+    (
+        "a condition that is not normalized",
+        "the policy was trained on normalized states: state_normalizer.normalize(history) before flattening",
+        {"normalized": False},
+    ),
+    (
+        "a history newest first",
+        "the condition lists the states oldest first, as the training windows do: np.stack(history) of a deque "
+        "that appends each new observation at the end",
+        {"newest_first": True},
+    ),
+    (
+        "a history that is never updated",
+        "every observation the environment returns joins the history at once, so each plan conditions on the "
+        "latest h observations",
+        {"frozen_history": True},
+    ),
+    (
+        "padding with zeros",
+        "the history starts as state_horizon copies of the first observation, as the training windows pad an "
+        "episode's start",
+        {"zero_padding": True},
+    ),
+)
+
+
+def _same(actual: np.ndarray, expected: np.ndarray) -> bool:
+    return actual.shape == expected.shape and bool(close(actual, expected, np.abs(expected) + 1.0).all())
+
+
+def judge_executed(inputs: dict[str, Any], out: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
+    """The actions the environment received, then the number of plans; returns the spec's replay."""
+    want = replay(inputs)
+    executed = array(out["executed"], "the actions env.step received")
+    if not _same(executed, want["actions"]):
+        lines = [
+            f"the environment received {len(executed)} actions; it should have received {want['length']}, "
+            f"max_steps or the step the episode ends, whichever comes first ({case_text(case)}).",
+        ]
+        if len(executed) == want["length"]:
+            k = int(np.argmax(~close(executed, want["actions"], np.abs(want["actions"]) + 1.0).all(axis=1)))
+            lines = [
+                f"action {k} (0-based) given to env.step is {fmt(executed[k])}; expected {fmt(want['actions'][k])}, "
+                f"action {k % inputs['num_actions']} of plan {k // inputs['num_actions']} in environment units "
+                f"({case_text(case)}).",
+            ]
+        for name, explanation, keywords in ROLLOUT_MISTAKES:
+            if _same(executed, replay(inputs, **keywords)["actions"]):
+                lines.append("  " + Misconception(name, explanation).text())
+                break
+        raise Failure("\n".join(lines))
+    calls = len(out["calls"])
+    expected_calls = math.ceil(want["length"] / inputs["num_actions"])
+    if calls != expected_calls:
+        raise Failure(
+            f"generate_sample was called {calls} times; {want['length']} steps at num_actions = "
+            f"{inputs['num_actions']} per plan take ceil({want['length']} / {inputs['num_actions']}) = "
+            f"{expected_calls} plans ({case_text(case)}). Plan once, execute num_actions actions, then plan again."
+        )
+    return want
+
+
+def judge_condition(
+    inputs: dict[str, Any], out: dict[str, Any], want: dict[str, Any], k: int, case: dict[str, Any]
+) -> None:
+    """The k-th generate_sample call's cond: a float32 (1, h*S) tensor, the normalized history oldest first."""
+    call = out["calls"][k]
+    h, state_dim = inputs["state_horizon"], len(inputs["env"]["start"])
+    got = array(call["cond"], f"cond of generate_sample call {k}")
+    if call["dtype"] != "float32":
+        raise Failure(
+            f"generate_sample call {k} got cond of dtype {call['dtype']}; the policy takes float32 "
+            f"({case_text(case)}): turn the normalized history into a float32 tensor."
+        )
+    if got.shape != (1, h * state_dim):
+        raise Failure(
+            f"generate_sample call {k} got cond of shape {shape_text(got.shape)}; expected (1, state_horizon * "
+            f"state_dim) = (1, {h * state_dim}) ({case_text(case)})."
+        )
+    expected = want["conds"][k][None]
+    scale = np.abs(expected) + 1.0
+    wrong = []
+    for name, explanation, keywords in CONDITION_MISTAKES:
+        conds = replay(inputs, **keywords)["conds"]
+        if len(conds) > k:
+            wrong.append(Misconception(name, explanation, conds[k][None]))
+    which = "the first plan (history padded with the first observation)" if k == 0 else f"plan {k}"
+    assert_close(got, expected, what=f"cond of {which}", case=case, scale=scale, misconceptions=wrong)
 
 
 @check(
@@ -350,13 +535,57 @@ def rollout_stops(
             f"{len(executed)} actions ({case_text(case)}): check terminated and truncated after every env.step and "
             "stop at once, in the middle of a plan too."
         )
-    public.judge_executed(inputs, out, case)
+    judge_executed(inputs, out, case)
     states = array(out["states"], "Rollout.states")
     if states.shape[0] != stop + 1 or out["info_step"] != stop:
         raise Failure(
             f"after {stop} steps Rollout.states has {states.shape[0]} rows and Rollout.info is the info of step "
             f"{fmt(out['info_step'])}; expected {stop + 1} rows and the last step's info ({case_text(case)})."
         )
+
+
+@check(
+    "2.4.2",
+    "the whole episode equals a float64 replay of the spec's loop: every action and every condition",
+    points=1,
+    hint=public.ROLLOUT_HINT,
+    error_hints=public.ROLLOUT_ERRORS,
+    public=False,
+    examples=4,
+)
+@given(
+    h=st.integers(1, 4),
+    horizon=st.integers(2, 6),
+    num_actions=st.integers(1, 6),
+    max_steps=st.integers(1, 14),
+    state_dim=st.integers(1, 4),
+    action_dim=st.integers(1, 3),
+    seed=sts.seeds,
+)
+@example(h=3, horizon=5, num_actions=2, max_steps=9, state_dim=2, action_dim=2, seed=0)
+def rollout_replay(
+    session: Session,
+    h: int,
+    horizon: int,
+    num_actions: int,
+    max_steps: int,
+    state_dim: int,
+    action_dim: int,
+    seed: int,
+) -> None:
+    inputs, out, case = public.run_rollout(
+        session,
+        seed=seed,
+        state_dim=state_dim,
+        action_dim=action_dim,
+        h=h,
+        horizon=horizon,
+        num_actions=min(num_actions, horizon),
+        max_steps=max_steps,
+    )
+    want = judge_executed(inputs, out, case)
+    for k in range(len(out["calls"])):
+        judge_condition(inputs, out, want, k, case)
 
 
 GROUP = Group(
@@ -370,6 +599,7 @@ GROUP = Group(
             windows_values,
             normalizer_closed_form,
             rollout_stops,
+            rollout_replay,
         ),
     ),
 )

@@ -234,3 +234,10 @@ def network_output(
     phase = np.asarray(net["phase"], dtype=np.float64)[np.asarray(t, dtype=np.int64)]
     phase = phase.reshape(batch, *([1] * (x_t.ndim - 1)))
     return np.tanh(net["gain"] * x_t + phase) + feature.reshape(x_t.shape)
+
+
+# ------------------------------------------------------------------------------------ stand-in normalizer twin
+def scaled(values: np.ndarray, shift: Any, gain: Any, forward: bool) -> np.ndarray:
+    """The stand-in normalizer's map in float64: gain * (x - shift), or its inverse x / gain + shift."""
+    shift, gain = np.asarray(shift, dtype=np.float64), np.asarray(gain, dtype=np.float64)
+    return gain * (values - shift) if forward else values / gain + shift

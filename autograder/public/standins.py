@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .judge import scaled
+
 
 def _numpy(value: torch.Tensor) -> np.ndarray:
     return value.detach().to("cpu").numpy().copy()
@@ -242,32 +244,26 @@ def _plain(value: Any) -> np.ndarray:
     return np.array(value, dtype=np.float64)
 
 
-class AffineNormalizer:
-    """A Normalizer stand-in: normalize(x) = 2 (x - low) / span - 1, unnormalize its inverse, per feature.
+class ScaledNormalizer:
+    """A Normalizer stand-in for the rollout: normalize(x) = gain * (x - shift), unnormalize its inverse, per
+    feature (an arbitrary invertible map, so a plan left normalized lands somewhere else).
 
-    The judge chooses low (D,) and span (D,) > 0. Numpy in gives numpy out (float32 for float32 input),
+    The judge chooses shift (D,) and gain (D,) != 0. Numpy in gives numpy out (float32 for float32 input),
     a tensor in gives a tensor of its dtype on its device, as the kit's Normalizer does.
     """
 
-    def __init__(self, low: np.ndarray, span: np.ndarray) -> None:
-        self.low = np.asarray(low, dtype=np.float64).reshape(-1)
-        self.span = np.asarray(span, dtype=np.float64).reshape(-1)
-        self.minimum = self.low.astype(np.float32)
-        self.maximum = (self.low + self.span).astype(np.float32)
+    def __init__(self, shift: np.ndarray, gain: np.ndarray) -> None:
+        self.shift = np.asarray(shift, dtype=np.float64).reshape(-1)
+        self.gain = np.asarray(gain, dtype=np.float64).reshape(-1)
 
     @property
     def dim(self) -> int:
-        return len(self.low)
+        return len(self.shift)
 
     def _apply(self, x: Any, forward: bool) -> Any:
         if tuple(np.shape(x))[-1:] != (self.dim,):
             raise ValueError(f"x must have shape (..., {self.dim}), got {tuple(np.shape(x))}")
-        values = _plain(x)
-        out = (
-            2.0 * (values - self.low) / self.span - 1.0
-            if forward
-            else (values + 1.0) / 2.0 * self.span + self.low
-        )
+        out = scaled(_plain(x), self.shift, self.gain, forward)
         if isinstance(x, torch.Tensor):
             dtype = x.dtype if x.dtype.is_floating_point else torch.float32
             return torch.as_tensor(out, dtype=dtype, device=x.device)
@@ -304,6 +300,7 @@ class ScriptedEnv:
         self.terminate_at, self.truncate_at = terminate_at, truncate_at
         self.seeds: list[Any] = []
         self.actions: list[np.ndarray] = []
+        self.observations: list[np.ndarray] = []  # every observation returned, reset's first
         self._state = self.start.copy()
         self._done = False
 
@@ -313,6 +310,7 @@ class ScriptedEnv:
         self.seeds.append(seed)
         self._state = self.start.copy()
         self._done = False
+        self.observations.append(self._state.astype(np.float32).astype(np.float64))
         return self._state.astype(np.float32), {"success": False, "collision": False, "step": 0}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -334,6 +332,7 @@ class ScriptedEnv:
         truncated = not terminated and step == self.truncate_at
         self._done = terminated or truncated
         info = {"success": terminated, "collision": False, "step": step}
+        self.observations.append(self._state.astype(np.float32).astype(np.float64))
         return self._state.astype(np.float32), float(step), terminated, truncated, info
 
 
