@@ -57,8 +57,9 @@ def public_groups(names: tuple[str, ...] | None = None) -> tuple[PublicGroup, ..
         raise ValueError(f"unknown task group(s) {unknown}; the groups are {list(modules)}")
     groups = []
     for name in chosen:
-        checks = tuple(modules[name].CHECKS)
-        groups.append(PublicGroup(name, tuple(dict.fromkeys(c.task for c in checks)), checks))
+        tasks = tuple(dict.fromkeys(c.task for c in modules[name].CHECKS))
+        checks = tuple(sorted(modules[name].CHECKS, key=lambda c: tasks.index(c.task)))  # as Group orders them
+        groups.append(PublicGroup(name, tasks, checks))
     return tuple(groups)
 
 
