@@ -2,13 +2,16 @@
 
     python -m autograder grade SUBMISSION [--results results.json] [--device auto|cpu|cuda]
 
-Layout:
+Layout, by who may read each line (students hold public/ and nothing else):
     public/        the checks that ship to students (one module per task group: its probes and
-                   public checks), the judge's numeric helpers, the stand-ins; copied by
+                   public checks, which judge properties of the output, with concept hints), the
+                   judge's numeric helpers, the stand-ins; copied by
                    ``python -m kit.release`` into release/diffusion/public_checks/; with them
                    reports.py (JUnit, Markdown, GitHub Classroom) and ``python -m public_checks``
-    checks/        the hidden checks, one module per task group, and the group registry
-    closed_forms   the judge's float64 maths (hidden)
+    checks/        the hidden checks, one module per task group, and the group registry; the
+                   oracles that name known mistakes (window indices, the rollout replay)
+    closed_forms   the judge's float64 maths, the spec's linear schedule among them
+    policy, hints  the instructor's hint level (none / concept / code) and the code-level hints
     server, wire   what runs in the child processes beside student code, and their messages
     sandbox        the grader's side of the children: zygote, per-group sessions, limits
     submission     finding and copying the student's diffusion_models/

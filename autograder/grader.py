@@ -58,7 +58,9 @@ def public_groups(names: tuple[str, ...] | None = None) -> tuple[PublicGroup, ..
     groups = []
     for name in chosen:
         tasks = tuple(dict.fromkeys(c.task for c in modules[name].CHECKS))
-        checks = tuple(sorted(modules[name].CHECKS, key=lambda c: tasks.index(c.task)))  # as Group orders them
+        checks = tuple(
+            sorted(modules[name].CHECKS, key=lambda c: tasks.index(c.task))
+        )  # as Group orders them
         groups.append(PublicGroup(name, tasks, checks))
     return tuple(groups)
 
