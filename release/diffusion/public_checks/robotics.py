@@ -5,8 +5,11 @@ value names its step (state n, feature j = 1000 (j + 1) + n; action n = its nega
 reads back which steps each window holds and says so in the feedback ("conds[4] holds states [s_2, s_3, s_4]
 (oldest first), expected [s_4, s_4, s_4]"). The rollout runs on stand-ins only (standins.ScriptedEnv with known dynamics,
 standins.PlanRecorder in place of the diffusion policy, standins.ScaledNormalizer in place of task
-2.4.1's Normalizer), so it is graded apart from training and from task 2.4.1; the judge replays the
-episode in float64 and compares every condition, action and state.
+2.4.1's Normalizer, with a map of its own), so it is graded apart from training and from task 2.4.1.
+The public checks judge what the stand-ins recorded: the actions the environment received against the
+plans the policy returned, each condition against the observations the environment returned. The
+hidden checks (autograder/checks/robotics.py) also replay the whole episode in float64 and name known
+mistakes.
 """
 
 from __future__ import annotations
