@@ -15,7 +15,7 @@ set -euo pipefail
 ZIP="diffusion_submission.zip"
 
 # The graded files (tests/test_collect_submission.py keeps this list equal to the files with solution
-# markers in the course's source/).
+# markers in the course's solutions/).
 FILES=(
     diffusion.ipynb
     diffusion_models/computer_vision/image_gen.py

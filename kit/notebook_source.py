@@ -7,7 +7,7 @@ The notebook is written from here so that its prose reads as one document, its a
 follow one pattern, and their points are the autograder's: each task's cell is worth exactly the
 points of that task's checks in ``autograder.checks`` (a change there changes the notebook, and
 ``tests/test_notebook.py`` fails until it is regenerated). Which file each TODO lives in is read from
-the solution markers of ``source/diffusion/diffusion_models``.
+the solution markers of ``solutions/diffusion_models``.
 
 Cells carry nbgrader's metadata (schema 3):
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from . import PACKAGE, SOURCE_DIR
+from . import PACKAGE, SOLUTIONS_DIR, SOURCE_DIR
 from .markers import find_regions
 
 NOTEBOOK_PATH = SOURCE_DIR / "diffusion.ipynb"
@@ -58,11 +58,11 @@ TASK_TITLES = {
 
 
 # ---------------------------------------------------------------------------------------- inputs
-def task_files(source_dir: Path = SOURCE_DIR) -> dict[str, list[str]]:
+def task_files(solutions_dir: Path = SOLUTIONS_DIR) -> dict[str, list[str]]:
     """Task -> the package files (relative to the assignment folder) whose solution markers name it."""
     files: dict[str, list[str]] = {}
-    for path in sorted((source_dir / PACKAGE).rglob("*.py")):
-        relative = path.relative_to(source_dir).as_posix()
+    for path in sorted((solutions_dir / PACKAGE).rglob("*.py")):
+        relative = path.relative_to(solutions_dir).as_posix()
         for region in find_regions(path.read_text(encoding="utf-8"), path):
             if relative not in files.setdefault(region.task, []):
                 files[region.task].append(relative)

@@ -29,7 +29,7 @@ def _script_list() -> list[str]:
 def test_the_script_lists_the_notebook_and_every_file_with_solution_markers():
     assert _script_list() == graded_files(), (
         "collect_submission.sh's FILES must be the notebook and the package files with solution markers "
-        f"in source/: {graded_files()}"
+        f"in solutions/: {graded_files()}"
     )
 
 
