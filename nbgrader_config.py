@@ -8,9 +8,11 @@ kit.release``) from ``solutions/``, the hand-edited package with the solutions, 
 nbgrader's ``source/`` so that no nbgrader command lists, copies or releases it.
 
 Releasing with nbgrader's own commands is therefore safe: ``nbgrader generate_assignment diffusion``
-(or formgrader's "Generate" button) writes the same ``release/diffusion/`` as ``make release``, which
-runs nbgrader's generate_assignment itself. After editing ``solutions/`` or the notebook's builder,
-run ``make release`` first: a stale ``source/diffusion/`` fails ``tests/test_release.py``.
+(with ``--force`` while the committed ``release/diffusion/`` exists, which nbgrader otherwise skips) or
+formgrader's "Generate" button writes the same ``release/diffusion/`` as ``make release``, which runs
+nbgrader's generate_assignment itself (``tests/test_nbgrader.py`` checks both). After editing
+``solutions/`` or the notebook's builder, run ``make release`` first: a stale ``source/diffusion/``
+fails ``tests/test_release.py``.
 
 Grading (students submit the zip of ``collect_submission.sh``, unpacked into
 ``submitted/<student>/diffusion/``)::
