@@ -27,7 +27,7 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -71,10 +71,17 @@ def task_files(solutions_dir: Path = SOLUTIONS_DIR) -> dict[str, list[str]]:
 
 @dataclass(frozen=True)
 class Grading:
-    """What the autograder grades: points per task, and the tasks that have public checks."""
+    """What the autograder grades: points per task, the points of its public checks (the rest is graded
+    by hidden checks after submission), and the tasks that have public checks."""
 
     points: dict[str, float]
     public_tasks: frozenset[str]
+    public_points: dict[str, float] = field(default_factory=dict)
+
+    def split(self, task: str) -> tuple[float, float]:
+        """(public, hidden) points of ``task``."""
+        public = self.public_points.get(task, 0.0)
+        return public, self.points.get(task, 0.0) - public
 
 
 def autograder_grading() -> Grading:
@@ -83,10 +90,13 @@ def autograder_grading() -> Grading:
     from autograder.public import PUBLIC_CHECKS
 
     points: dict[str, float] = {}
+    public_points: dict[str, float] = {}
     for group in all_groups():
         for check in group.checks:
             points[check.task] = points.get(check.task, 0.0) + float(check.points)
-    return Grading(points, frozenset(c.task for c in PUBLIC_CHECKS))
+            if check.public:
+                public_points[check.task] = public_points.get(check.task, 0.0) + float(check.points)
+    return Grading(points, frozenset(c.task for c in PUBLIC_CHECKS), public_points)
 
 
 # ---------------------------------------------------------------------------------------- cells
@@ -138,8 +148,17 @@ class NotebookWriter:
         title = TASK_TITLES[task]
         where = ", ".join(self.files.get(task, []))
         points = self.grading.points.get(task)
-        graded = "not autograded" if points is None else f"autograded, {points:g} points"
-        visible = [f"# Task {task}: {title} ({where}); {graded}."]
+        visible = [f"# Task {task}: {title} ({where})."]
+        public, hidden = self.grading.split(task)  # the autograder's registry, never typed in here
+        if points is None:
+            visible += ["# Not autograded."]
+        elif public:
+            visible += [
+                f"# Autograded, {points:g} points: {public:g} from the public checks below, "
+                f"{hidden:g} more from hidden checks graded after you submit."
+            ]
+        else:
+            visible += [f"# Autograded, {points:g} points, all from hidden checks graded after you submit."]
         if task in self.grading.public_tasks:
             visible += [
                 "# Its public checks print [PASS], or [FAIL] with what was expected and what came back.",
@@ -147,9 +166,7 @@ class NotebookWriter:
                 "",
                 f'_ = check("{task}")',
             ]
-        elif points is not None:
-            visible += ["# This task has no public checks: the autograder's checks of it are hidden."]
-        else:
+        elif points is None:
             visible += ["# No automatic checks of this task yet: the cells below exercise it."]
         if points is None:  # not graded: a plain cell with the public checks, if any
             self.code("\n".join(visible))
@@ -196,14 +213,23 @@ PARTS = {
 
 
 def _points_table(grading: Grading) -> str:
-    rows = ["| part | autograded | written | tasks |", "| --- | --- | --- | --- |"]
-    total_auto = total_written = 0.0
+    """Points per part: autograded (by public checks you run, plus hidden checks after you submit)
+    and written."""
+    rows = [
+        "| part | autograded: public + hidden checks | written | tasks |",
+        "| --- | --- | --- | --- |",
+    ]
+    totals = [0.0, 0.0, 0.0]
     for part, (name, tasks, questions) in PARTS.items():
-        auto = sum(grading.points.get(task, 0.0) for task in tasks)
+        public = sum(grading.split(task)[0] for task in tasks)
+        hidden = sum(grading.split(task)[1] for task in tasks)
         written = sum(WRITTEN_POINTS[q] for q in questions)
-        total_auto, total_written = total_auto + auto, total_written + written
-        rows.append(f"| {part} {name} | {auto:g} | {written:g} | {', '.join(tasks)} |")
-    rows.append(f"| **total** | **{total_auto:g}** | **{total_written:g}** | |")
+        totals = [totals[0] + public, totals[1] + hidden, totals[2] + written]
+        rows.append(
+            f"| {part} {name} | {public + hidden:g}: {public:g} + {hidden:g} | {written:g} | {', '.join(tasks)} |"
+        )
+    public, hidden, written = totals
+    rows.append(f"| **total** | **{public + hidden:g}: {public:g} + {hidden:g}** | **{written:g}** | |")
     return "\n".join(rows)
 
 
@@ -227,8 +253,9 @@ def _intro(nb: NotebookWriter) -> None:
           lines with your code. The TODO boxes below name the file and the task.
         - After each task, run its **check cell**. It runs the task's public checks on your code and
           prints `[PASS]`, or `[FAIL]` with what was expected, what came back and a hint. The autograder
-          runs the same checks and hidden ones on top: passing the public checks is necessary, not
-          sufficient.
+          runs the same checks and hidden ones on top: each check cell says how many of the task's
+          points its public checks carry and how many more hidden checks grade after you submit
+          (the table below sums them up). Passing the public checks is necessary, not sufficient.
         - Answer the written questions in the cells that say "YOUR ANSWER HERE"; they are graded by hand.
         - **Timesteps are zero-indexed.** Algorithms 1 and 2 of the DDPM paper count t from 1 to T; here
           t runs over 0, ..., T-1, t = 0 is the last denoising step, and the paper's $\\beta_1$ is
