@@ -178,6 +178,20 @@ def test_each_check_cell_shows_its_public_and_hidden_points_from_the_registry():
     assert f"**{total_public + total_hidden:g}: {total_public:g} + {total_hidden:g}**" in intro
 
 
+def test_the_notebook_names_the_augmentations_of_augment_py_and_the_package_leaves_the_question_open():
+    from diffusion_models.computer_vision import AUGMENTATIONS
+
+    text = "\n".join(cell.source for cell in RELEASE.cells if cell.cell_type == "markdown")
+    assert all(f'`"{name}"`' in text for name in AUGMENTATIONS)
+    for name in (
+        "augment.py",
+        "__init__.py",
+    ):  # the answer of the augmentations question is the model answer's
+        given = (RELEASE_DIR / "diffusion_models" / "computer_vision" / name).read_text(encoding="utf-8")
+        for verdict in ("suited", "right for", "wrong for", "no digit", "reproduces"):
+            assert verdict not in given, f"computer_vision/{name} says {verdict!r}"
+
+
 def test_written_questions_are_graded_by_hand_with_model_answers_hidden_from_students():
     answers = _answers(SOURCE)
     assert {k.removeprefix("answer_"): _nbgrader(c)["points"] for k, c in answers.items()} == WRITTEN_POINTS
