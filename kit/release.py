@@ -94,7 +94,10 @@ def generate_assignment(course: Path, config_file: Path = NBGRADER_CONFIG) -> Pa
 
 def graded_files(solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
     """What a submission holds, relative to the assignment folder: the notebook, then every package file
-    with a solution region (the student's TODOs). ``collect_submission.sh`` zips exactly these."""
+    with a solution region (the student's TODOs). ``collect_submission.sh`` zips exactly these, and
+    nbgrader's autograde never overwrites them (nbgrader_config.py)."""
+    if not (solutions_dir / PACKAGE).is_dir():  # else autograding would put the stubs over every answer
+        raise FileNotFoundError(f"{solutions_dir / PACKAGE} is missing: the graded files are read from it")
     package_files = [
         path.relative_to(solutions_dir).as_posix()
         for path in _hand_edited_files(solutions_dir / PACKAGE)
