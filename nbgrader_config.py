@@ -1,10 +1,18 @@
 """nbgrader's configuration for this course directory (the repository root).
 
-The one assignment is ``diffusion``: ``source/diffusion/diffusion.ipynb`` (written by
-``python -m kit.notebook_source``) and the package ``source/diffusion/diffusion_models/``. Release it
-with ``make release``, not with ``nbgrader generate_assignment`` alone: nbgrader copies the files beside
-a notebook verbatim, and the package's files hold the solutions; ``kit.release`` runs nbgrader's
-generate_assignment for the notebook and writes the package's stubs itself.
+The one assignment is ``diffusion``. ``source/diffusion/`` is nbgrader's source assignment and holds
+exactly what nbgrader should copy: the source notebook (solution cells and hidden tests, which nbgrader
+strips), the package ``diffusion_models/`` as students get it (stubs), ``public_checks/``, ``tests/``,
+``pytest.ini`` and ``collect_submission.sh``. It is written by ``make release`` (``python -m
+kit.release``) from ``solutions/``, the hand-edited package with the solutions, which lies outside
+nbgrader's ``source/`` so that no nbgrader command lists, copies or releases it.
+
+Releasing with nbgrader's own commands is therefore safe: ``nbgrader generate_assignment diffusion``
+(with ``--force`` while the committed ``release/diffusion/`` exists, which nbgrader otherwise skips) or
+formgrader's "Generate" button writes the same ``release/diffusion/`` as ``make release``, which runs
+nbgrader's generate_assignment itself (``tests/test_nbgrader.py`` checks both). After editing
+``solutions/`` or the notebook's builder, run ``make release`` first: a stale ``source/diffusion/``
+fails ``tests/test_release.py``.
 
 Grading (students submit the zip of ``collect_submission.sh``, unpacked into
 ``submitted/<student>/diffusion/``)::
@@ -33,12 +41,22 @@ c.CourseDirectory.root = str(COURSE)
 c.CourseDirectory.course_id = "diffusion-homework"
 
 # Autograding copies every non-notebook file of source/diffusion/ over the student's copy, except
-# these: the package files with the student's TODOs (their source versions hold the solutions). The
-# given files are the same in source/ and release/, so the autograded folder is the release's package
-# with the submitted TODO files in it.
+# these: the graded files, i.e. the files of solutions/diffusion_models/ with solution markers (the
+# student's TODOs). source/ holds the stubs of those files, the same as release/, and each given file
+# as released, so the autograded folder is the release with the submitted TODO files in it.
 c.Autograde.exclude_overwriting = {
-    ASSIGNMENT: [name for name in graded_files(COURSE / "source" / ASSIGNMENT) if not name.endswith(".ipynb")]
+    ASSIGNMENT: [name for name in graded_files() if not name.endswith(".ipynb")]
 }
+
+# Caches that running pytest or the public checks may leave in an assignment folder are never copied.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    ".pytest_cache",
+    ".hypothesis",
+]
 
 # Execution while autograding, on a CPU: a cell may run one task group of the autograder (each group
 # has its own limit of about 90 s) plus the public checks, and the notebook itself runs with its SMALL

@@ -1,4 +1,4 @@
-"""Solution markers in the source's .py files, and the two ways of resolving them.
+"""Solution markers in the .py files of ``solutions/``, and the two ways of resolving them.
 
 A solution region is
 

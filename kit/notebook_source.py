@@ -7,7 +7,7 @@ The notebook is written from here so that its prose reads as one document, its a
 follow one pattern, and their points are the autograder's: each task's cell is worth exactly the
 points of that task's checks in ``autograder.checks`` (a change there changes the notebook, and
 ``tests/test_notebook.py`` fails until it is regenerated). Which file each TODO lives in is read from
-the solution markers of ``source/diffusion/diffusion_models``.
+the solution markers of ``solutions/diffusion_models``.
 
 Cells carry nbgrader's metadata (schema 3):
 
@@ -27,13 +27,13 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from . import PACKAGE, SOURCE_DIR
+from . import PACKAGE, SOLUTIONS_DIR, SOURCE_DIR
 from .markers import find_regions
 
 NOTEBOOK_PATH = SOURCE_DIR / "diffusion.ipynb"
@@ -58,11 +58,11 @@ TASK_TITLES = {
 
 
 # ---------------------------------------------------------------------------------------- inputs
-def task_files(source_dir: Path = SOURCE_DIR) -> dict[str, list[str]]:
+def task_files(solutions_dir: Path = SOLUTIONS_DIR) -> dict[str, list[str]]:
     """Task -> the package files (relative to the assignment folder) whose solution markers name it."""
     files: dict[str, list[str]] = {}
-    for path in sorted((source_dir / PACKAGE).rglob("*.py")):
-        relative = path.relative_to(source_dir).as_posix()
+    for path in sorted((solutions_dir / PACKAGE).rglob("*.py")):
+        relative = path.relative_to(solutions_dir).as_posix()
         for region in find_regions(path.read_text(encoding="utf-8"), path):
             if relative not in files.setdefault(region.task, []):
                 files[region.task].append(relative)
@@ -71,10 +71,17 @@ def task_files(source_dir: Path = SOURCE_DIR) -> dict[str, list[str]]:
 
 @dataclass(frozen=True)
 class Grading:
-    """What the autograder grades: points per task, and the tasks that have public checks."""
+    """What the autograder grades: points per task, the points of its public checks (the rest is graded
+    by hidden checks after submission), and the tasks that have public checks."""
 
     points: dict[str, float]
     public_tasks: frozenset[str]
+    public_points: dict[str, float] = field(default_factory=dict)
+
+    def split(self, task: str) -> tuple[float, float]:
+        """(public, hidden) points of ``task``."""
+        public = self.public_points.get(task, 0.0)
+        return public, self.points.get(task, 0.0) - public
 
 
 def autograder_grading() -> Grading:
@@ -83,10 +90,13 @@ def autograder_grading() -> Grading:
     from autograder.public import PUBLIC_CHECKS
 
     points: dict[str, float] = {}
+    public_points: dict[str, float] = {}
     for group in all_groups():
         for check in group.checks:
             points[check.task] = points.get(check.task, 0.0) + float(check.points)
-    return Grading(points, frozenset(c.task for c in PUBLIC_CHECKS))
+            if check.public:
+                public_points[check.task] = public_points.get(check.task, 0.0) + float(check.points)
+    return Grading(points, frozenset(c.task for c in PUBLIC_CHECKS), public_points)
 
 
 # ---------------------------------------------------------------------------------------- cells
@@ -138,8 +148,17 @@ class NotebookWriter:
         title = TASK_TITLES[task]
         where = ", ".join(self.files.get(task, []))
         points = self.grading.points.get(task)
-        graded = "not autograded" if points is None else f"autograded, {points:g} points"
-        visible = [f"# Task {task}: {title} ({where}); {graded}."]
+        visible = [f"# Task {task}: {title} ({where})."]
+        public, hidden = self.grading.split(task)  # the autograder's registry, never typed in here
+        if points is None:
+            visible += ["# Not autograded."]
+        elif public:
+            visible += [
+                f"# Autograded, {points:g} points: {public:g} from the public checks below, "
+                f"{hidden:g} more from hidden checks graded after you submit."
+            ]
+        else:
+            visible += [f"# Autograded, {points:g} points, all from hidden checks graded after you submit."]
         if task in self.grading.public_tasks:
             visible += [
                 "# Its public checks print [PASS], or [FAIL] with what was expected and what came back.",
@@ -147,9 +166,7 @@ class NotebookWriter:
                 "",
                 f'_ = check("{task}")',
             ]
-        elif points is not None:
-            visible += ["# This task has no public checks: the autograder's checks of it are hidden."]
-        else:
+        elif points is None:
             visible += ["# No automatic checks of this task yet: the cells below exercise it."]
         if points is None:  # not graded: a plain cell with the public checks, if any
             self.code("\n".join(visible))
@@ -196,14 +213,23 @@ PARTS = {
 
 
 def _points_table(grading: Grading) -> str:
-    rows = ["| part | autograded | written | tasks |", "| --- | --- | --- | --- |"]
-    total_auto = total_written = 0.0
+    """Points per part: autograded (by public checks you run, plus hidden checks after you submit)
+    and written."""
+    rows = [
+        "| part | autograded: public + hidden checks | written | tasks |",
+        "| --- | --- | --- | --- |",
+    ]
+    totals = [0.0, 0.0, 0.0]
     for part, (name, tasks, questions) in PARTS.items():
-        auto = sum(grading.points.get(task, 0.0) for task in tasks)
+        public = sum(grading.split(task)[0] for task in tasks)
+        hidden = sum(grading.split(task)[1] for task in tasks)
         written = sum(WRITTEN_POINTS[q] for q in questions)
-        total_auto, total_written = total_auto + auto, total_written + written
-        rows.append(f"| {part} {name} | {auto:g} | {written:g} | {', '.join(tasks)} |")
-    rows.append(f"| **total** | **{total_auto:g}** | **{total_written:g}** | |")
+        totals = [totals[0] + public, totals[1] + hidden, totals[2] + written]
+        rows.append(
+            f"| {part} {name} | {public + hidden:g}: {public:g} + {hidden:g} | {written:g} | {', '.join(tasks)} |"
+        )
+    public, hidden, written = totals
+    rows.append(f"| **total** | **{public + hidden:g}: {public:g} + {hidden:g}** | **{written:g}** | |")
     return "\n".join(rows)
 
 
@@ -227,8 +253,9 @@ def _intro(nb: NotebookWriter) -> None:
           lines with your code. The TODO boxes below name the file and the task.
         - After each task, run its **check cell**. It runs the task's public checks on your code and
           prints `[PASS]`, or `[FAIL]` with what was expected, what came back and a hint. The autograder
-          runs the same checks and hidden ones on top: passing the public checks is necessary, not
-          sufficient.
+          runs the same checks and hidden ones on top: each check cell says how many of the task's
+          points its public checks carry and how many more hidden checks grade after you submit
+          (the table below sums them up). Passing the public checks is necessary, not sufficient.
         - Answer the written questions in the cells that say "YOUR ANSWER HERE"; they are graded by hand.
         - **Timesteps are zero-indexed.** Algorithms 1 and 2 of the DDPM paper count t from 1 to T; here
           t runs over 0, ..., T-1, t = 0 is the last denoising step, and the paper's $\\beta_1$ is
@@ -276,7 +303,7 @@ def _intro(nb: NotebookWriter) -> None:
         IMAGE_BATCH = 128
         SAMPLES_PER_CLASS = 8
         ROBOT_DEMOS = 200  # scripted demonstrations; with 100 epochs the policy reaches the goal every time
-        ROBOT_EPOCHS = 100  # up to 10 minutes per policy on a 2-core CPU
+        ROBOT_EPOCHS = 100  # up to 10 minutes per policy on a 2-core CPU; below about 40 it fails (0% success)
         ROBOT_STEPS = 50  # T of the policy
         ROBOT_WIDTHS = (32, 64, 128)  # channels of the 1D U-Net's levels
         ROBOT_BATCH = 256
@@ -515,10 +542,11 @@ def _part_2_3(nb: NotebookWriter) -> None:
 
         Augmentation enlarges a dataset with transformed copies of its images. You may have used it to
         train a classifier; for a generator, the augmentations worth using are not the same.
-        `diffusion_models/computer_vision/augment.py` implements two that suit a generator (a mirror image
-        and a shift by one pixel, shown below); pass `augmentations=("translate",)` to `ImageGenerator` to
-        train with one. Optionally add your own there. Training on a larger dataset takes longer, so this
-        is not required.
+        `diffusion_models/computer_vision/augment.py` implements two, shown below: a mirror image
+        (`"hflip"`) and a shift by one pixel (`"translate"`). Whether each of them suits a generator of
+        these digits is for you to judge (see the question below). To train with some, pass their names,
+        e.g. `augmentations=("translate",)`, to `ImageGenerator`; optionally add your own in
+        `augment.py`. Training on a larger dataset takes longer, so this is not required.
 
         **Question (2.3, augmentations).** Why might we want a classifier to be invariant to different
         augmentations than a generator? Name two augmentations that we might use on a classification
@@ -551,7 +579,7 @@ def _part_2_3(nb: NotebookWriter) -> None:
     )
     nb.code(
         """
-        # The two generator-suited augmentations of augment.py on the first training images.
+        # The augmentations of augment.py on the first training images.
         from diffusion_models.computer_vision import AUGMENTATIONS, augment
 
         augmented = augment(generator.data, AUGMENTATIONS)  # the data followed by one copy per augmentation
@@ -635,8 +663,10 @@ def _part_2_3(nb: NotebookWriter) -> None:
         $\\bar\\alpha_{-1} = 1$ (zero-indexed), then add $\\sqrt{\\beta_t}\\, z$ as before (none at t = 0).
 
         **Question (2.3, thresholding).** What does thresholding the estimate of $x_0$ to [-1, 1] do, and
-        why? Why is it particularly useful with large guidance weights? Does it have an effect when the
-        guidance weight is 0?
+        why? Why is it particularly useful with large guidance weights? With guidance weight 0, how often
+        does the estimate leave [-1, 1], in which steps, and how much does thresholding then change the
+        samples? (In a step where the estimate stays inside [-1, 1], nothing is clipped and the step is
+        exactly the one without thresholding: see the TODO below.)
         """
     )
     nb.answer(
@@ -668,7 +698,8 @@ def _part_2_3(nb: NotebookWriter) -> None:
         """
         the `threshold=True` branch of `NoiseScheduler.denoise_step`: $\\hat x_0$ by eq. 15, clamped to
         [-1, 1], the posterior mean of eq. 7 (with $\\bar\\alpha_{-1} = 1$ at t = 0), then the same noise
-        as in 2.1.2. Where no clipping happens, both branches must give the same mean.
+        as in 2.1.2. For an estimate already inside [-1, 1] the clamp changes nothing, and then eq. 7 gives
+        exactly the mean of Algorithm 2: the two branches differ only where the estimate is clipped.
         """,
     )
     nb.check("2.3.2")
@@ -794,6 +825,14 @@ def _part_2_4(nb: NotebookWriter) -> None:
         """,
     )
     nb.check("2.4.1")
+    nb.md(
+        """
+        Now train the policy for `ROBOT_EPOCHS` epochs (set in the settings cell at the top). Training
+        time matters here: with the default 100 epochs the policy reaches the goal in every evaluation
+        episode, while below about 40 epochs it reaches it in none (0% success), however correct your
+        code. Shorten it only to try the pipeline out.
+        """
+    )
     nb.code(
         """
         config = PolicyConfig(denoising_steps=ROBOT_STEPS, down_dims=ROBOT_WIDTHS)

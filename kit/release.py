@@ -1,12 +1,23 @@
-"""Build ``release/diffusion/`` (student stubs) and ``reference/diffusion_models/`` from ``source/``.
+"""Build nbgrader's ``source/diffusion/``, the students' ``release/diffusion/`` and the instructor's
+``reference/diffusion_models/`` from the hand-edited ``solutions/``.
 
-    python -m kit.release            # rewrite both folders in place (make release)
+    python -m kit.release            # rewrite the three folders in place (make release)
     python -m kit.release --out DIR  # write them under DIR instead (the drift test does this)
 
-Python files are resolved by :mod:`kit.markers`; notebooks go through nbgrader's generate_assignment
-(:func:`student_notebook`: solutions and hidden tests removed); every other file is copied as is. The
-autograder's public checks (``autograder/public/``) ship beside the package as
-``release/diffusion/public_checks/``, and ``collect_submission.sh`` beside the notebook.
+The pipeline, one step per folder:
+
+1. ``solutions/`` (by hand) -> ``source/diffusion/``, nbgrader's source assignment: the source
+   notebook (:mod:`kit.notebook_source`; its solution cells and hidden tests are nbgrader's to strip),
+   the package with each solution region replaced by its stub (:mod:`kit.markers`), the other given
+   files of ``solutions/`` as they are, the autograder's public checks (``autograder/public/``) as
+   ``public_checks/`` and ``collect_submission.sh``. Everything in it may reach students.
+2. ``source/diffusion/`` -> ``release/diffusion/``: nbgrader's own generate_assignment converter, what
+   ``nbgrader generate_assignment diffusion`` and formgrader's "Generate" button run (here without a
+   database): it writes the student notebook and copies every other file verbatim.
+3. ``solutions/diffusion_models/`` -> ``reference/diffusion_models/``: the markers dropped.
+
+``solutions/`` lies outside nbgrader's ``source/`` directory, so that no nbgrader command can list,
+copy or release it.
 """
 
 from __future__ import annotations
@@ -14,13 +25,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from . import PACKAGE, REPO_ROOT, SOURCE_DIR
+from . import PACKAGE, REPO_ROOT, SOLUTIONS_DIR
 from .markers import MarkerError, find_regions, to_reference, to_stub
-from .notebook_source import write as write_source_notebook
+from .notebook_source import build_notebook, render, task_files
 
+ASSIGNMENT = "diffusion"
 SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis"}
 PUBLIC_CHECKS = REPO_ROOT / "autograder" / "public"  # single-sourced: the autograder runs the same checks
 NBGRADER_CONFIG = REPO_ROOT / "nbgrader_config.py"
@@ -28,7 +39,7 @@ COLLECT_SCRIPT = REPO_ROOT / "collect_submission.sh"
 NOTEBOOK = "diffusion.ipynb"
 
 
-def _source_files(root: Path) -> list[Path]:
+def _hand_edited_files(root: Path) -> list[Path]:
     files = []
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
@@ -40,66 +51,81 @@ def _source_files(root: Path) -> list[Path]:
 
 
 def _write_tree(source_root: Path, target: Path, transform) -> None:
+    """``source_root``'s files under ``target``: .py files through ``transform``, the rest copied."""
     if target.exists():
         shutil.rmtree(target)
-    for path in _source_files(source_root):
+    for path in _hand_edited_files(source_root):
+        if path.suffix == ".ipynb":
+            raise MarkerError(
+                path, 1, "a notebook here would ship as is: the notebook is kit/notebook_source.py's"
+            )
         destination = target / path.relative_to(source_root)
         destination.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix == ".py":
             destination.write_text(transform(path.read_text(encoding="utf-8"), path), encoding="utf-8")
-        elif path.suffix == ".ipynb":  # an nbgrader source notebook holds solutions: never copied as is
-            destination.write_text(student_notebook(path), encoding="utf-8")
         else:
             shutil.copy2(path, destination)
 
 
-def student_notebook(source_notebook: Path, config_file: Path = NBGRADER_CONFIG) -> str:
-    """The students' version of an nbgrader source notebook, as ``nbgrader generate_assignment`` writes it.
+def generate_assignment(course: Path, config_file: Path = NBGRADER_CONFIG) -> Path:
+    """``course/release/diffusion`` from ``course/source/diffusion``, as ``nbgrader generate_assignment
+    diffusion --force`` writes it.
 
-    Runs nbgrader's own GenerateAssignment converter (what the command runs), with the course's
-    nbgrader_config.py and without a database (``--no-db``), on a scratch course directory that holds
-    only this notebook: solution cells replaced, hidden tests removed, outputs cleared, graded cells
-    locked and checksummed. The files beside the notebook are not nbgrader's business here.
+    Runs nbgrader's own GenerateAssignment converter (what the command runs) with the course's
+    nbgrader_config.py and without a database (``--no-db``): solution cells replaced, hidden tests
+    removed, outputs cleared, graded cells locked and checksummed, every other file copied verbatim.
     """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
-    assignment = source_notebook.parent.name
     config = PyFileConfigLoader(config_file.name, str(config_file.parent)).load_config()
-    with tempfile.TemporaryDirectory(prefix="nbgrader-course-") as scratch:
-        course = Path(scratch)
-        (course / "source" / assignment).mkdir(parents=True)
-        shutil.copyfile(source_notebook, course / "source" / assignment / source_notebook.name)
-        config.CourseDirectory.root = str(course)
-        config.CourseDirectory.assignment_id = assignment
-        config.GenerateAssignment.no_database = True  # what --no-db sets
-        config.SaveCells.enabled = False
-        GenerateAssignment(coursedir=CourseDirectory(config=config), config=config).start()
-        return (course / "release" / assignment / source_notebook.name).read_text(encoding="utf-8")
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.assignment_id = ASSIGNMENT
+    config.GenerateAssignment.no_database = True  # what --no-db sets
+    config.GenerateAssignment.force = True
+    config.SaveCells.enabled = False
+    release = course / "release" / ASSIGNMENT
+    if release.exists():
+        shutil.rmtree(release)
+    GenerateAssignment(coursedir=CourseDirectory(config=config), config=config).start()
+    return release
 
 
-def graded_files(source_dir: Path = SOURCE_DIR) -> list[str]:
+def graded_files(solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
     """What a submission holds, relative to the assignment folder: the notebook, then every package file
-    with a solution region (the student's TODOs). ``collect_submission.sh`` zips exactly these."""
+    with a solution region (the student's TODOs). ``collect_submission.sh`` zips exactly these, and
+    nbgrader's autograde never overwrites them (nbgrader_config.py)."""
+    if not (solutions_dir / PACKAGE).is_dir():  # else autograding would put the stubs over every answer
+        raise FileNotFoundError(f"{solutions_dir / PACKAGE} is missing: the graded files are read from it")
     package_files = [
-        path.relative_to(source_dir).as_posix()
-        for path in _source_files(source_dir / PACKAGE)
+        path.relative_to(solutions_dir).as_posix()
+        for path in _hand_edited_files(solutions_dir / PACKAGE)
         if path.suffix == ".py" and find_regions(path.read_text(encoding="utf-8"), path)
     ]
     return [NOTEBOOK, *package_files]
 
 
-def build(out_root: Path = REPO_ROOT, source_dir: Path = SOURCE_DIR) -> tuple[Path, Path]:
-    """Write release/diffusion and reference/diffusion_models under ``out_root``; return both paths."""
-    release = out_root / "release" / "diffusion"
-    reference = out_root / "reference" / PACKAGE
-    _write_tree(source_dir, release, to_stub)
-    _write_tree(PUBLIC_CHECKS, release / "public_checks", to_stub)  # no markers there: copied unchanged
-    shutil.copy2(COLLECT_SCRIPT, release / COLLECT_SCRIPT.name)
+def build_source(out_root: Path = REPO_ROOT, solutions_dir: Path = SOLUTIONS_DIR) -> Path:
+    """Write nbgrader's source assignment ``out_root/source/diffusion`` (step 1); return its path."""
+    source = out_root / "source" / ASSIGNMENT
+    notebook = render(build_notebook(task_files(solutions_dir)))  # fails on bad markers before any write
+    _write_tree(solutions_dir, source, to_stub)
+    _write_tree(PUBLIC_CHECKS, source / "public_checks", to_stub)  # no markers there: copied unchanged
+    shutil.copy2(COLLECT_SCRIPT, source / COLLECT_SCRIPT.name)
     # CI in the students' repository: .github/workflows/classroom.yml and requirements.txt (ci/README.md)
-    shutil.copytree(REPO_ROOT / "ci" / "student", release, dirs_exist_ok=True)
-    _write_tree(source_dir / PACKAGE, reference, to_reference)
+    shutil.copytree(REPO_ROOT / "ci" / "student", source, dirs_exist_ok=True)
+    (source / NOTEBOOK).write_text(notebook, encoding="utf-8")
+    return source
+
+
+def build(out_root: Path = REPO_ROOT, solutions_dir: Path = SOLUTIONS_DIR) -> tuple[Path, Path]:
+    """Write source/diffusion, release/diffusion and reference/diffusion_models under ``out_root``;
+    return the release and the reference."""
+    build_source(out_root, solutions_dir)
+    release = generate_assignment(out_root)
+    reference = out_root / "reference" / PACKAGE
+    _write_tree(solutions_dir / PACKAGE, reference, to_reference)
     return release, reference
 
 
@@ -108,16 +134,15 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--out", type=Path, default=REPO_ROOT, help="folder to write release/ and reference/ under"
+        "--out", type=Path, default=REPO_ROOT, help="folder to write source/, release/ and reference/ under"
     )
     args = parser.parse_args(argv)
     try:
-        print(f"wrote {write_source_notebook()}")  # the source notebook follows the autograder's points
         release, reference = build(args.out)
     except MarkerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"wrote {release} and {reference}")
+    print(f"wrote {args.out / 'source' / ASSIGNMENT}, {release} and {reference}")
     return 0
 
 

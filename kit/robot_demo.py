@@ -8,7 +8,7 @@ Writes ``demonstrations.zarr`` (the replay buffer, read back before training), `
 demonstrations and both policies' rollouts over the map) and ``losses.png``. With ``--control`` it
 also trains the MSE baseline on single-mode demonstrations (all passing left), which shows that the
 baseline fails because the data has two modes, not because the network or its training is too weak.
-Uses the reference solution (reference/), so run ``make release`` after editing source/.
+Uses the reference solution (reference/), so run ``make release`` after editing solutions/.
 """
 
 from __future__ import annotations

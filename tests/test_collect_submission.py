@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import zipfile
@@ -29,7 +30,7 @@ def _script_list() -> list[str]:
 def test_the_script_lists_the_notebook_and_every_file_with_solution_markers():
     assert _script_list() == graded_files(), (
         "collect_submission.sh's FILES must be the notebook and the package files with solution markers "
-        f"in source/: {graded_files()}"
+        f"in solutions/: {graded_files()}"
     )
 
 
@@ -46,6 +47,20 @@ def test_the_zip_holds_exactly_the_graded_files(tmp_path):
         for name in archive.namelist():
             assert archive.read(name) == (folder / name).read_bytes(), name
     assert _leftovers(folder) == [ZIP_NAME]  # no temporary file left beside it
+
+
+@pytest.mark.parametrize(("umask", "mode"), [("022", 0o644), ("002", 0o664), ("077", 0o600)])
+def test_the_zip_gets_the_mode_of_any_new_file_not_mktemps_0600(tmp_path, umask, mode):
+    folder = student_folder(tmp_path / "student", solved=False)
+    result = subprocess.run(
+        ["bash", "-c", f"umask {umask} && bash collect_submission.sh"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE((folder / ZIP_NAME).stat().st_mode) == mode
 
 
 def test_a_missing_or_renamed_file_stops_it_with_the_list_of_what_is_missing(tmp_path):

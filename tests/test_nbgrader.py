@@ -1,12 +1,15 @@
 """The real nbgrader CLI from source to grades, in a fresh course directory: the solved submission gets
 every autograded point, the untouched release none, each task exactly as `python -m autograder grade`
-scores the same zip, and the feedback never shows hidden test code."""
+scores the same zip, and the feedback never shows hidden test code. And the standard path is safe: plain
+`nbgrader generate_assignment` in a copy of the course repository releases no solution, and a student who
+submits that release untouched scores 0."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,13 +20,15 @@ import pytest
 from assignment_folders import CACHES, ZIP_NAME, collect, student_folder
 from nbgrader.api import Gradebook
 
-from kit import PACKAGE, RELEASE_DIR, REPO_ROOT, SOURCE_DIR
+from kit import PACKAGE, RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR, SOURCE_DIR
+from kit.markers import find_regions, to_stub
 from kit.notebook_source import WRITTEN_POINTS, autograder_grading
 from kit.release import graded_files
 
 ASSIGNMENT = "diffusion"
 STUDENTS = {"solved": True, "untouched": False}  # student id -> submits the reference solution
 HIDDEN_CODE = ("HIDDEN TESTS", "task_score", "notebook_grading", "prepare_autograding")
+NBGRADER = Path(sys.executable).parent / "nbgrader"  # the command instructors type
 
 
 def _env() -> dict[str, str]:
@@ -35,7 +40,7 @@ def _env() -> dict[str, str]:
 
 def _nbgrader(course: Path, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
+        [str(NBGRADER), *args],
         cwd=course,
         capture_output=True,
         text=True,
@@ -199,3 +204,125 @@ def test_a_warning_on_stderr_does_not_zero_an_autograded_cell_but_other_stderr_s
     )
     assert determine_grade(graded(*warnings)) == (7.5, 10.0)
     assert determine_grade(graded("my debug print\n")) == (0, 10.0)
+
+
+# ------------------------------------------------------------------------- the standard nbgrader path
+def _solution_lines() -> set[str]:
+    """The lines that only the solutions hold: inside a solution region of solutions/, in no stub, and
+    more than a bracket, a bare call or a keyword passed on (``p_uncond=p_uncond,``)."""
+    inside: set[str] = set()
+    elsewhere: set[str] = set()
+    for path in sorted((SOLUTIONS_DIR / PACKAGE).rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for region in find_regions(text, path):
+            inside.update(line.strip() for line in lines[region.begin : region.end - 1])
+        elsewhere.update(line.strip() for line in to_stub(text, path).splitlines())
+    return {line for line in inside - elsewhere if len(line) >= 20 and not re.fullmatch(r"(\w+)=\1,?", line)}
+
+
+def _text_lines(path: Path) -> list[str]:
+    """A release file's lines; a notebook's are its cells' lines."""
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        return [line.strip() for cell in cells for line in "".join(cell["source"]).splitlines()]
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def plain_course(tmp_path_factory) -> Path:
+    """A copy of the course repository as an instructor clones it, released with plain
+    `nbgrader generate_assignment diffusion`; one student, `stub`, submits that release untouched and
+    is autograded with plain `nbgrader autograde diffusion`."""
+    root = tmp_path_factory.mktemp("plain-nbgrader")
+    course = root / "course"
+    shutil.copytree(
+        REPO_ROOT,
+        course,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "out",
+            "data",
+            "build",
+            "dist",
+            "*.egg-info",
+            "gradebook.db",
+            ".ruff_cache",
+            "__pycache__",
+            "*.pyc",
+            ".ipynb_checkpoints",
+            ".pytest_cache",
+            ".hypothesis",
+        ),
+    )
+    assert (course / "solutions" / PACKAGE).is_dir()  # the solutions are there, beside nbgrader's source/
+    shutil.rmtree(course / "release")  # released afresh by nbgrader, not the committed copy
+    _nbgrader(course, "db", "student", "add", "stub")
+    _nbgrader(course, "generate_assignment", ASSIGNMENT)
+    folder = root / "stub"
+    shutil.copytree(course / "release" / ASSIGNMENT, folder)
+    collected = collect(folder)
+    assert collected.returncode == 0, collected.stderr
+    with zipfile.ZipFile(folder / ZIP_NAME) as upload:
+        upload.extractall(course / "submitted" / "stub" / ASSIGNMENT)
+    _nbgrader(course, "autograde", ASSIGNMENT)
+    return course
+
+
+def _leaks(release: Path, folders: set[str], inside: bool) -> dict[str, list[str]]:
+    """Release file -> its lines that hold a solution line, a solution marker, a hidden test or a model
+    answer; only the files in (``inside``) or outside the top-level ``folders``."""
+    solution_lines = _solution_lines()
+    assert len(solution_lines) > 50  # the comparison has teeth: every task's code is in it
+    leaks = {}
+    for path in sorted(p for p in release.rglob("*") if p.is_file()):
+        name = path.relative_to(release).as_posix()
+        if (name.split("/")[0] in folders) != inside:
+            continue
+        markers = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "Model answer")
+        found = [
+            line
+            for line in _text_lines(path)
+            if line in solution_lines or any(marker in line for marker in markers)
+        ]
+        if found:
+            leaks[name] = found[:3]
+    return leaks
+
+
+@pytest.mark.slow
+def test_plain_generate_assignment_releases_no_solution(plain_course):
+    leaks = _leaks(plain_course / "release" / ASSIGNMENT, {"public_checks"}, inside=False)
+    assert not leaks, f"nbgrader generate_assignment released solutions: {leaks}"
+
+
+@pytest.mark.slow
+def test_plain_generate_assignment_releases_public_checks_without_a_solution_line(plain_course):
+    leaks = _leaks(plain_course / "release" / ASSIGNMENT, {"public_checks"}, inside=True)
+    assert not leaks, f"the released public checks hold solution lines: {leaks}"
+
+
+@pytest.mark.slow
+def test_plain_generate_assignment_writes_the_committed_release(plain_course):
+    def tree(root: Path) -> dict[str, bytes]:
+        files = (p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
+
+    generated, committed = tree(plain_course / "release" / ASSIGNMENT), tree(RELEASE_DIR)
+    assert sorted(generated) == sorted(committed)
+    assert [name for name in generated if generated[name] != committed[name]] == [], (
+        "nbgrader generate_assignment and `make release` disagree"
+    )
+
+
+@pytest.mark.slow
+def test_the_untouched_plain_release_scores_zero_under_nbgrader_autograde(plain_course):
+    with Gradebook(f"sqlite:///{plain_course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, "stub")
+        assert submission.max_score == pytest.approx(
+            sum(autograder_grading().points.values()) + sum(WRITTEN_POINTS.values())
+        )
+        assert submission.score == 0.0, {
+            grade.name: grade.auto_score for grade in submission.notebooks[0].grades if grade.auto_score
+        }

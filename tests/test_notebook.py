@@ -153,6 +153,45 @@ def test_autograded_cells_run_the_public_checks_and_hide_the_full_autograder():
             assert hidden not in cell.source, f"the students' {grade_id} shows {hidden!r}"
 
 
+def test_each_check_cell_shows_its_public_and_hidden_points_from_the_registry():
+    from autograder.checks import all_groups
+
+    split: dict[str, list[float]] = {}
+    for group in all_groups():
+        for check in group.checks:
+            split.setdefault(check.task, [0.0, 0.0])[0 if check.public else 1] += check.points
+    released = _autograded(RELEASE)
+    assert {grade_id.removeprefix("check_").replace("_", ".") for grade_id in released} == split.keys()
+    for grade_id, cell in released.items():
+        public, hidden = split[grade_id.removeprefix("check_").replace("_", ".")]
+        if public:
+            shown = (
+                f"# Autograded, {public + hidden:g} points: {public:g} from the public checks below, "
+                f"{hidden:g} more from hidden checks graded after you submit."
+            )
+        else:
+            shown = f"# Autograded, {hidden:g} points, all from hidden checks graded after you submit."
+        assert shown in cell.source.splitlines(), f"{grade_id} does not show {shown!r}"
+    total_public = sum(p for p, _ in split.values())
+    total_hidden = sum(h for _, h in split.values())
+    intro = RELEASE.cells[0].source
+    assert f"**{total_public + total_hidden:g}: {total_public:g} + {total_hidden:g}**" in intro
+
+
+def test_the_notebook_names_the_augmentations_of_augment_py_and_the_package_leaves_the_question_open():
+    from diffusion_models.computer_vision import AUGMENTATIONS
+
+    text = "\n".join(cell.source for cell in RELEASE.cells if cell.cell_type == "markdown")
+    assert all(f'`"{name}"`' in text for name in AUGMENTATIONS)
+    for name in (
+        "augment.py",
+        "__init__.py",
+    ):  # the answer of the augmentations question is the model answer's
+        given = (RELEASE_DIR / "diffusion_models" / "computer_vision" / name).read_text(encoding="utf-8")
+        for verdict in ("suited", "right for", "wrong for", "no digit", "reproduces"):
+            assert verdict not in given, f"computer_vision/{name} says {verdict!r}"
+
+
 def test_written_questions_are_graded_by_hand_with_model_answers_hidden_from_students():
     answers = _answers(SOURCE)
     assert {k.removeprefix("answer_"): _nbgrader(c)["points"] for k, c in answers.items()} == WRITTEN_POINTS

@@ -1,4 +1,5 @@
-"""The generated folders: no drift from source/, stubs that raise per task, one shared interface."""
+"""The generated folders: no drift from solutions/, stubs that raise per task, one shared interface, and
+nbgrader's source/ holding nothing but what students may get."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kit import PACKAGE, SOURCE_DIR
+from kit import PACKAGE, REPO_ROOT, SOLUTIONS_DIR, SOURCE_DIR
 from kit.markers import MarkerError, find_regions, to_reference, to_stub
 from kit.release import build
 
@@ -26,22 +27,59 @@ def _tree(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_committed_release_and_reference_equal_a_fresh_build(tmp_path, repo_root):
+def test_committed_source_release_and_reference_equal_a_fresh_build(tmp_path, repo_root):
     fresh_release, fresh_reference = build(tmp_path)
     for fresh, committed in (
+        (tmp_path / "source" / "diffusion", repo_root / "source" / "diffusion"),
         (fresh_release, repo_root / "release" / "diffusion"),
         (fresh_reference, repo_root / "reference" / PACKAGE),
     ):
         ours, theirs = _tree(fresh), _tree(committed)
         assert sorted(ours) == sorted(theirs), (
-            "files differ: run `make release` and commit release/ and reference/"
+            f"files of {committed.relative_to(repo_root)} differ from a fresh build: run `make release` "
+            "and commit source/, release/ and reference/"
         )
         drifted = [name for name in ours if ours[name] != theirs[name]]
-        assert not drifted, f"{drifted} drifted from source/: run `make release` and commit the result"
+        assert not drifted, (
+            f"{drifted} of {committed.relative_to(repo_root)} drifted from solutions/: run `make release` "
+            "and commit the result"
+        )
+
+
+def test_nbgrader_source_is_the_release_but_for_the_notebook(repo_root):
+    """source/diffusion/ holds exactly what nbgrader copies into the release: every file but the
+    notebook is the release's, byte for byte; the notebook is the source version nbgrader converts."""
+    source, release = _tree(SOURCE_DIR), _tree(repo_root / "release" / "diffusion")
+    assert sorted(source) == sorted(release)
+    assert [name for name in source if name.endswith(".ipynb")] == ["diffusion.ipynb"]
+    assert [name for name in source if source[name] != release[name]] == ["diffusion.ipynb"]
+
+
+def test_no_nbgrader_command_can_list_or_copy_the_solutions(repo_root):
+    """nbgrader finds assignments as the folders source/<id>/ (NbGraderAPI.get_source_assignments, which
+    formgrader lists with a "Generate" button) and copies only source/<id>/ into release/<id>/ (the
+    converters' init_assignment). solutions/ is neither: it lies beside nbgrader's folders."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", str(repo_root)).load_config()
+    coursedir = CourseDirectory(config=config)
+    assert Path(coursedir.root) == repo_root
+    assert NbGraderAPI(coursedir=coursedir, config=config).get_source_assignments() == {"diffusion"}
+    nbgrader_folders = [
+        Path(coursedir.root, getattr(coursedir, f"{step}_directory")).resolve()
+        for step in ("source", "release", "submitted", "autograded", "feedback", "solution")
+    ]
+    assert SOLUTIONS_DIR.resolve().parent == repo_root
+    assert all(not SOLUTIONS_DIR.resolve().is_relative_to(folder) for folder in nbgrader_folders)
+    assert SOLUTIONS_DIR.resolve() not in nbgrader_folders
+    for path in SOURCE_DIR.rglob("*.py"):  # nbgrader copies these verbatim: no solution in any of them
+        assert "BEGIN SOLUTION" not in path.read_text(encoding="utf-8"), path
 
 
 def _all_source_regions():
-    for path in sorted((SOURCE_DIR / PACKAGE).rglob("*.py")):
+    for path in sorted((SOLUTIONS_DIR / PACKAGE).rglob("*.py")):
         for region in find_regions(path.read_text(encoding="utf-8"), path):
             yield path, region
 
@@ -50,7 +88,7 @@ def test_every_task_region_becomes_a_named_not_implemented_error(release_dir):
     regions = list(_all_source_regions())
     assert {"2.1.1a", "2.1.1b", "2.1.2", "2.2.1", "2.2.2", "2.2.3", "2.3.2"} <= {r.task for _, r in regions}
     for path, region in regions:
-        stub = (release_dir / path.relative_to(SOURCE_DIR)).read_text(encoding="utf-8")
+        stub = (release_dir / path.relative_to(SOLUTIONS_DIR)).read_text(encoding="utf-8")
         assert f'raise NotImplementedError("task {region.task}: {region.what}")' in stub
         assert "BEGIN SOLUTION" not in stub and "END SOLUTION" not in stub
 
@@ -156,17 +194,22 @@ def test_malformed_markers_name_file_and_line(text, line, problem):
     assert str(info.value).startswith(f"pkg/mod.py:{line}:")
 
 
-def test_build_refuses_a_source_with_bad_markers(tmp_path):
-    source = tmp_path / "source"
-    (source / PACKAGE).mkdir(parents=True)
-    (source / PACKAGE / "bad.py").write_text("### BEGIN SOLUTION task 1: a\nx = 1\n")
+def test_build_refuses_solutions_with_bad_markers(tmp_path):
+    solutions = tmp_path / "solutions"
+    (solutions / PACKAGE).mkdir(parents=True)
+    (solutions / PACKAGE / "bad.py").write_text("### BEGIN SOLUTION task 1: a\nx = 1\n")
     with pytest.raises(MarkerError, match="bad.py:1: BEGIN SOLUTION task 1 is never closed"):
-        build(tmp_path / "out", source)
+        build(tmp_path / "out", solutions)
+    assert not (tmp_path / "out").exists()  # nothing written
 
 
 def test_build_copies_other_files_verbatim(tmp_path):
     fresh_release, _ = build(tmp_path)
-    for path in SOURCE_DIR.rglob("*"):
-        # .py files become stubs; notebooks go through nbgrader (tests/test_notebook.py checks them)
-        if path.is_file() and path.suffix not in (".py", ".ipynb") and "__pycache__" not in path.parts:
-            assert filecmp.cmp(path, fresh_release / path.relative_to(SOURCE_DIR), shallow=False)
+    given = [path for path in SOLUTIONS_DIR.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
+    assert given and all(path.suffix != ".ipynb" for path in given)  # the notebook: kit/notebook_source.py
+    for path in given:  # .py files become stubs
+        if path.suffix != ".py":
+            assert filecmp.cmp(path, fresh_release / path.relative_to(SOLUTIONS_DIR), shallow=False)
+    assert filecmp.cmp(
+        REPO_ROOT / "collect_submission.sh", fresh_release / "collect_submission.sh", shallow=False
+    )

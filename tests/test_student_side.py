@@ -17,7 +17,7 @@ import pytest
 
 from autograder.checks import all_groups
 from autograder.hints import CODE_HINTS
-from kit import PACKAGE, RELEASE_DIR, REPO_ROOT, SOURCE_DIR
+from kit import PACKAGE, RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR
 from kit.markers import find_regions
 
 AUTOGRADER = REPO_ROOT / "autograder"
@@ -59,7 +59,7 @@ def _runs(tokens: list[str], n: int = RUN) -> set[tuple[str, ...]]:
 def _solutions() -> dict[str, list[str]]:
     """Each task's solution code (every region of the hand-edited package), as tokens."""
     out: dict[str, list[str]] = {}
-    for path in sorted((SOURCE_DIR / PACKAGE).rglob("*.py")):
+    for path in sorted((SOLUTIONS_DIR / PACKAGE).rglob("*.py")):
         lines = path.read_text(encoding="utf-8").splitlines()
         for region in find_regions("\n".join(lines), path):
             out.setdefault(region.task, []).extend(_tokens("\n".join(lines[region.begin : region.end - 1])))

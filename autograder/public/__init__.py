@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from . import denoise, image, robotics, sampling, scheduler, training
 from .core import Check, Outcome, gated, run_check
+from .hypothesis_home import use_a_temporary_storage_directory
 from .points import TASK_POINTS
+
+use_a_temporary_storage_directory()  # no .hypothesis/ left in the folder the checks run in
 
 GROUPS = (scheduler, denoise, training, sampling, image, robotics)
 PUBLIC_CHECKS: tuple[Check, ...] = tuple(c for module in GROUPS for c in module.CHECKS)

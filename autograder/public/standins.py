@@ -231,9 +231,9 @@ class DropSpy:
             np.roll(self.mask, -self.offset), rows
         )  # the mask from where the last call stopped
         self.offset = (self.offset + rows) % len(self.mask)
-        drop = torch.as_tensor(chosen, device=cond.device)
-        drop = drop.reshape(()) if cond.dim() == 0 else drop.view(-1, *([1] * (cond.dim() - 1)))
-        return torch.where(drop, torch.zeros_like(cond), cond)
+        keep = torch.as_tensor(~chosen, device=cond.device).to(cond.dtype)  # 1 keeps a row, 0 nulls it
+        keep = keep.reshape(()) if cond.dim() == 0 else keep.view(-1, *([1] * (cond.dim() - 1)))
+        return cond * keep
 
 
 # ------------------------------------------------------------------------------------ robotics (2.4.2)

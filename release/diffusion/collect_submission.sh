@@ -15,7 +15,7 @@ set -euo pipefail
 ZIP="diffusion_submission.zip"
 
 # The graded files (tests/test_collect_submission.py keeps this list equal to the files with solution
-# markers in the course's source/).
+# markers in the course's solutions/).
 FILES=(
     diffusion.ipynb
     diffusion_models/computer_vision/image_gen.py
@@ -72,6 +72,8 @@ with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.write(name, name)
         print(f"    {name}")
 EOF
+# mktemp made the file private (0600): give the zip the mode any new file gets (0644 with umask 022).
+chmod "$(printf '%o' $(( 0666 & ~0$(umask) )))" "$partial"
 mv -f "$partial" "$ZIP"
 trap - EXIT
 echo "wrote $ZIP (${#FILES[@]} files); upload it to the autograder"

@@ -129,7 +129,7 @@ LEAK_SECRETS = """
 _leaked = []
 for _path in ("__REPO__/autograder/checks/scheduler.py", "__REPO__/autograder/closed_forms.py",
               "__REPO__/reference/diffusion_models/noise_scheduler.py",
-              "__REPO__/source/diffusion/diffusion_models/noise_scheduler.py"):
+              "__REPO__/solutions/diffusion_models/noise_scheduler.py"):
     try:
         _leaked.append(open(_path).read()[:3000])
     except OSError as _err:
@@ -144,7 +144,7 @@ PRINT_SECRETS = LEAK_SECRETS.replace(
 STEAL_SOLUTION = """
 import glob
 _sources = ["__REPO__/reference/diffusion_models/noise_scheduler.py",
-            "__REPO__/source/diffusion/diffusion_models/noise_scheduler.py"]
+            "__REPO__/solutions/diffusion_models/noise_scheduler.py"]
 _sources += sorted(glob.glob("__CLASS__/**/noise_scheduler.py", recursive=True))
 for _path in _sources:
     try:

@@ -3,7 +3,7 @@
 ImageGenerator     the DDPM over a labelled image dataset (task 2.3.1 builds its model)
 load_digits        scikit-learn's bundled 8x8 digits (offline)
 load_cifar10       CIFAR-10's python-pickle files, from a folder or torchvision's download
-augment            generator-suited augmentations ("hflip", "translate")
+augment            data augmentation by transformed copies ("hflip", "translate")
 plot_image         a labelled grid of images
 """
 

@@ -113,12 +113,8 @@ class DiffusionModel:
             a new tensor like cond in which each sample independently, with probability p_uncond,
             is all zeros (the null token).
         """
-        ### BEGIN SOLUTION task 2.2.2: per-sample null-token dropout (CFG Algorithm 1, line 3)
-        batch_size = cond.shape[0]
-        drop = rand((batch_size,), device=cond.device, generator=generator) < self.p_uncond  # (B,)
-        drop = drop.view(batch_size, *([1] * (cond.dim() - 1)))  # (B, 1, ...)
-        return torch.where(drop, torch.zeros_like(cond), cond)
-        ### END SOLUTION
+        # TODO task 2.2.2: per-sample null-token dropout (CFG Algorithm 1, line 3)
+        raise NotImplementedError("task 2.2.2: per-sample null-token dropout (CFG Algorithm 1, line 3)")
 
     def compute_loss_on_batch(
         self, data: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None
@@ -135,15 +131,8 @@ class DiffusionModel:
         """
         cond = self._check_batch(data, cond)
         data = data.to(self.device, torch.float32)
-        ### BEGIN SOLUTION task 2.2.1: Algorithm 1 — t ~ U{0..T-1}, eps ~ N(0, I), x_t = add_noise, cond = self.drop_condition(cond), MSE to eps
-        batch_size = data.shape[0]
-        t = randint(0, self.noise_scheduler.num_steps, (batch_size,), device=self.device, generator=generator)
-        eps = randn(data.shape, device=self.device, generator=generator)
-        x_t = self.noise_scheduler.add_noise(data, eps, t)
-        cond = self.drop_condition(cond, generator)
-        eps_pred = self.noise_pred_net(x_t, t, cond)
-        return F.mse_loss(eps_pred, eps)
-        ### END SOLUTION
+        # TODO task 2.2.1: Algorithm 1 — t ~ U{0..T-1}, eps ~ N(0, I), x_t = add_noise, cond = self.drop_condition(cond), MSE to eps
+        raise NotImplementedError("task 2.2.1: Algorithm 1 — t ~ U{0..T-1}, eps ~ N(0, I), x_t = add_noise, cond = self.drop_condition(cond), MSE to eps")
 
     # ------------------------------------------------------------------ sampling (task 2.2.3)
     @torch.no_grad()
@@ -170,19 +159,8 @@ class DiffusionModel:
         if not math.isfinite(w):
             raise ValueError(f"guidance_weight must be a finite number, got {guidance_weight!r}")
         with self._sampling_mode():
-            ### BEGIN SOLUTION task 2.2.3: x_T ~ N(0, I), then T guided reverse steps from T-1 to 0
-            net, scheduler = self.noise_pred_net, self.noise_scheduler
-            batch_size = cond.shape[0]
-            null = torch.zeros_like(cond)
-            x_t = randn((batch_size, *self.input_shape), device=self.device, generator=generator)
-            for t in reversed(range(scheduler.num_steps)):
-                t_batch = torch.full((batch_size,), t, dtype=torch.int64, device=self.device)  # (B,)
-                eps_cond = net(x_t, t_batch, cond)
-                eps_null = net(x_t, t_batch, null)
-                eps = (1.0 + w) * eps_cond - w * eps_null  # CFG eq. 6
-                x_t = scheduler.denoise_step(eps, t, x_t, threshold=threshold, generator=generator)
-            return x_t
-            ### END SOLUTION
+            # TODO task 2.2.3: x_T ~ N(0, I), then T guided reverse steps from T-1 to 0
+            raise NotImplementedError("task 2.2.3: x_T ~ N(0, I), then T guided reverse steps from T-1 to 0")
 
     # ------------------------------------------------------------------ given: training loop and weights
     def train(

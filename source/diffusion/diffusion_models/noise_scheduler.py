@@ -45,13 +45,8 @@ class NoiseScheduler:
         self.beta_end = float(beta_end)
         self.device = resolve_device(device)
 
-        ### BEGIN SOLUTION task 2.1.1a: betas, alphas and alpha_bars of the linear schedule (Sec. 2)
-        self.betas = torch.linspace(
-            self.beta_start, self.beta_end, num_steps, dtype=torch.float32, device=self.device
-        )
-        self.alphas = 1.0 - self.betas
-        self.alpha_bars = torch.cumprod(self.alphas, dim=0)
-        ### END SOLUTION
+        # TODO task 2.1.1a: betas, alphas and alpha_bars of the linear schedule (Sec. 2)
+        raise NotImplementedError("task 2.1.1a: betas, alphas and alpha_bars of the linear schedule (Sec. 2)")
 
     def add_noise(
         self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor
@@ -76,11 +71,8 @@ class NoiseScheduler:
             raise ValueError(f"timesteps must have shape (B,), got {tuple(timesteps.shape)}")
         check_timesteps(timesteps, self.num_steps)
 
-        ### BEGIN SOLUTION task 2.1.1b: forward process q(x_t | x_0), eq. 4
-        alpha_bar_t = self.alpha_bars.to(original_samples.device)[timesteps.to(original_samples.device)]
-        alpha_bar_t = alpha_bar_t.view(-1, *([1] * (original_samples.dim() - 1)))  # (B, 1, ..., 1)
-        return alpha_bar_t.sqrt() * original_samples + (1.0 - alpha_bar_t).sqrt() * noise
-        ### END SOLUTION
+        # TODO task 2.1.1b: forward process q(x_t | x_0), eq. 4
+        raise NotImplementedError("task 2.1.1b: forward process q(x_t | x_0), eq. 4")
 
     def denoise_step(
         self,
@@ -111,32 +103,14 @@ class NoiseScheduler:
         t = check_timestep(t, self.num_steps)
 
         if threshold:
-            ### BEGIN SOLUTION task 2.3.2: thresholded x0_hat (eq. 15) and posterior mean (eq. 7)
-            alpha_t, alpha_bar_t = self.alphas[t], self.alpha_bars[t]
-            alpha_bar_prev = self.alpha_bars[t - 1] if t > 0 else torch.ones_like(alpha_bar_t)
-            # beta_t as 1 - alpha_t (equal to betas[t]): in float32 it cancels exactly against
-            # 1 - alpha_bar_t at t = 0, where the x0_hat coefficient of eq. 7 must be exactly 1.
-            beta_t = 1.0 - alpha_t
-            # 1. estimate x_0 from the noise prediction, eq. 15, and clamp it to the data range
-            x0_hat = (x_t - (1.0 - alpha_bar_t).sqrt() * model_prediction) / alpha_bar_t.sqrt()
-            x0_hat = x0_hat.clamp(-1.0, 1.0)
-            # 2. posterior mean mu_tilde(x_t, x0_hat), eq. 7
-            coef_x0 = alpha_bar_prev.sqrt() * beta_t / (1.0 - alpha_bar_t)
-            coef_xt = alpha_t.sqrt() * (1.0 - alpha_bar_prev) / (1.0 - alpha_bar_t)
-            mean = coef_x0 * x0_hat + coef_xt * x_t
-            ### END SOLUTION
+            # TODO task 2.3.2: thresholded x0_hat (eq. 15) and posterior mean (eq. 7)
+            raise NotImplementedError("task 2.3.2: thresholded x0_hat (eq. 15) and posterior mean (eq. 7)")
         else:
-            ### BEGIN SOLUTION task 2.1.2: mean of the reverse step, Algorithm 2 line 4
-            beta_t, alpha_t, alpha_bar_t = self.betas[t], self.alphas[t], self.alpha_bars[t]
-            mean = (x_t - beta_t / (1.0 - alpha_bar_t).sqrt() * model_prediction) / alpha_t.sqrt()
-            ### END SOLUTION
+            # TODO task 2.1.2: mean of the reverse step, Algorithm 2 line 4
+            raise NotImplementedError("task 2.1.2: mean of the reverse step, Algorithm 2 line 4")
 
-        ### BEGIN SOLUTION task 2.1.2: add sigma_t z with sigma_t^2 = beta_t, none at t = 0
-        if t == 0:
-            return mean
-        z = randn(x_t.shape, device=x_t.device, dtype=x_t.dtype, generator=generator)
-        return mean + beta_t.sqrt() * z
-        ### END SOLUTION
+        # TODO task 2.1.2: add sigma_t z with sigma_t^2 = beta_t, none at t = 0
+        raise NotImplementedError("task 2.1.2: add sigma_t z with sigma_t^2 = beta_t, none at t = 0")
 
 
 def scaled_linear_betas(num_steps: int) -> tuple[float, float]:

@@ -1,18 +1,12 @@
-"""Augmentations for training a generator: ones that leave the data distribution where it was.
+"""Data augmentation: transformed copies of a dataset's images.
 
-A classifier may be trained on anything that keeps the label (colour jitter, blur, noise, cutout,
-heavy crops): it only has to be invariant to them. A generator learns to *produce* whatever it is
-shown, so its augmentations must yield images that are as likely under the data distribution as
-the originals; otherwise it reproduces the blur, the noise or the cutouts.
+- ``"hflip"``: a copy of every image mirrored left to right.
+- ``"translate"``: a copy of every image shifted by one pixel in a random direction (never by zero),
+  the border filled by repeating the edge pixels.
 
-- ``"hflip"``: a mirrored copy of every image. Right for CIFAR-10 (a mirrored bird is a bird seen from
-  the other side), wrong for digits (a mirrored 3 is no digit at all).
-- ``"translate"``: a copy shifted by one pixel in a random direction, edges replicated. Objects are not
-  always centred in photographs; on 8x8 digits one pixel is an eighth of the image, so use it there
-  with care.
-
-Each augmentation appends one transformed copy of the dataset, as the original homework suggested
-("increase the size of your dataset"): an epoch grows by a factor of 1 + len(names).
+Each augmentation appends one transformed copy of the dataset: an epoch grows by a factor of
+1 + len(names). Which augmentations suit a generator, and which only a classifier, is one of the
+notebook's questions.
 """
 
 from __future__ import annotations

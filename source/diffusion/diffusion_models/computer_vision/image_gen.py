@@ -114,21 +114,8 @@ class ImageGenerator:
         # takes labels 1..K and the null token 0; pass it denoising_steps, p_uncond, weights_path, device
         # and network as given to this constructor.
 
-        ### BEGIN SOLUTION task 2.3.1: input_shape = (C, H, W), condition_dim = K + 1 (0 is the null token), self.policy = DiffusionModel(..., sequential=False)
-        height, width, channels = self.data.images.shape[1:]
-        self.input_shape = (channels, height, width)
-        self.condition_dim = len(self.class_ids) + 1  # classes 1..K plus the null token 0
-        self.policy = DiffusionModel(
-            self.input_shape,
-            self.condition_dim,
-            sequential=False,
-            denoising_steps=denoising_steps,
-            p_uncond=p_uncond,
-            weights_path=weights_path,
-            device=device,
-            network=network,
-        )
-        ### END SOLUTION
+        # TODO task 2.3.1: input_shape = (C, H, W), condition_dim = K + 1 (0 is the null token), self.policy = DiffusionModel(..., sequential=False)
+        raise NotImplementedError("task 2.3.1: input_shape = (C, H, W), condition_dim = K + 1 (0 is the null token), self.policy = DiffusionModel(..., sequential=False)")
 
         # A linear schedule for T steps whose x_{T-1} is pure noise (the spec's default at T = 1000).
         beta_start, beta_end = scaled_linear_betas(denoising_steps)

@@ -54,16 +54,14 @@ class Normalizer:
         Numpy in, numpy out; a tensor in gives a tensor on its device and dtype.
         """
         minimum, span = self._stats_like(x)  # each (D,), broadcast against x
-        ### BEGIN SOLUTION task 2.4.1: min-max normalization to [-1, 1]
-        return 2.0 * (x - minimum) / span - 1.0
-        ### END SOLUTION
+        # TODO task 2.4.1: min-max normalization to [-1, 1]
+        raise NotImplementedError("task 2.4.1: min-max normalization to [-1, 1]")
 
     def unnormalize(self, x: Array) -> Array:
         """x (..., D) in [-1, 1] -> (..., D) in data units: the inverse of :meth:`normalize`."""
         minimum, span = self._stats_like(x)  # each (D,), broadcast against x
-        ### BEGIN SOLUTION task 2.4.1: undo the normalization, back to data units
-        return (x + 1.0) / 2.0 * span + minimum
-        ### END SOLUTION
+        # TODO task 2.4.1: undo the normalization, back to data units
+        raise NotImplementedError("task 2.4.1: undo the normalization, back to data units")
 
     def _stats_like(self, x: Array) -> tuple[Array, Array]:
         """(minimum, span = maximum - minimum), each (D,) like x (..., D): numpy, or a tensor on x's

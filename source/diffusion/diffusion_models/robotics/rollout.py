@@ -107,25 +107,8 @@ def rollout(
     # step's); per re-plan append the unnormalized plan (H, A) to plans
     states, actions, rewards, plans = [observation], [], [], []
     done = False
-    ### BEGIN SOLUTION task 2.4.2: normalize history, generate_sample, unnormalize, run num_actions, re-plan
-    while not done and len(actions) < max_steps:
-        cond = state_normalizer.normalize(np.stack(history)).reshape(1, -1)  # (1, h * S)
-        cond = torch.as_tensor(cond, dtype=torch.float32)
-        plan = policy.generate_sample(cond, generator=generator)  # (1, H, A) normalized
-        if tuple(plan.shape[1:2]) != (action_horizon,) or plan.shape[0] != 1:
-            raise ValueError(f"plan has shape {tuple(plan.shape)}, not (1, {action_horizon}, A)")
-        plan = action_normalizer.unnormalize(plan[0].detach().cpu().numpy())  # (H, A) in env units
-        plans.append(plan)
-        for action in plan[:num_actions]:
-            observation, reward, terminated, truncated, info = env.step(action)
-            history.append(observation)
-            states.append(observation)
-            actions.append(action)
-            rewards.append(reward)
-            done = terminated or truncated or len(actions) >= max_steps
-            if done:
-                break
-    ### END SOLUTION
+    # TODO task 2.4.2: normalize history, generate_sample, unnormalize, run num_actions, re-plan
+    raise NotImplementedError("task 2.4.2: normalize history, generate_sample, unnormalize, run num_actions, re-plan")
     state_dim = np.shape(observation)[-1]
     action_dim = action_normalizer.dim
     return Rollout(

@@ -61,16 +61,6 @@ def make_windows(
     episode_ends = np.asarray(episode_ends)
     check_episodes(len(states), episode_ends)
     num_steps, state_dim = states.shape
-    ### BEGIN SOLUTION task 2.4.1: sliding windows with edge padding inside each episode
-    ends = episode_ends.astype(np.int64)
-    starts = np.concatenate([[0], ends[:-1]])  # (E,)
-    episode = np.repeat(np.arange(len(ends)), ends - starts)  # (N,) episode of each step
-    t = np.arange(num_steps)[:, None]  # (N, 1)
-    state_index = t + np.arange(1 - state_horizon, 1)[None, :]  # (N, h): t-h+1 ... t
-    state_index = np.maximum(state_index, starts[episode][:, None])  # pad with the episode's first state
-    action_index = t + np.arange(action_horizon)[None, :]  # (N, H): t ... t+H-1
-    action_index = np.minimum(action_index, ends[episode][:, None] - 1)  # pad with its last action
-    conds = states[state_index].reshape(num_steps, state_horizon * state_dim)  # (N, h * S)
-    samples = actions[action_index]  # (N, H, A)
-    ### END SOLUTION
+    # TODO task 2.4.1: sliding windows with edge padding inside each episode
+    raise NotImplementedError("task 2.4.1: sliding windows with edge padding inside each episode")
     return conds, samples
