@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint demo release clean
+.PHONY: setup test test-fast lint demo release clean
 
 setup: $(STAMP)
 
@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# The unit and property tests without the end-to-end runs marked slow (nbgrader, notebooks, batches).
+test-fast: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -m "not slow"
 
 lint: setup
 	$(PY) -m ruff check .
