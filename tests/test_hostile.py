@@ -27,11 +27,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import kernel_fences
 import pytest
 from hostile.cases import ALL, CASES, Case
 from hostile.classroom import CANARIES, CONTROLS, VICTIM, Classroom, passable_folder
 
-from autograder import confine
 from autograder.checks import all_groups
 from kit import RELEASE_DIR, REPO_ROOT
 
@@ -39,37 +39,18 @@ CHECKS = sum(len(group.checks) for group in all_groups())
 pytestmark = pytest.mark.slow  # one batch of 47 submissions, about a minute on two cores
 
 
-WITHOUT = confine.without_fences()  # AUTOGRADER_WITHOUT=landlock,uid,...: test as a platform without them
-
-
-def _features() -> dict[str, bool]:
-    """The fences this machine offers a child, probed here as the zygote probes them."""
-    abi = 0 if "landlock" in WITHOUT else confine.landlock_abi()
-    return {
-        "landlock": abi > 0,
-        "landlock_signals": abi >= 6,
-        "seccomp": "seccomp" not in WITHOUT and confine.probe_seccomp(),
-        "netns": "netns" not in WITHOUT and confine.probe_network_namespace(),
-        "own_uid": "uid" not in WITHOUT and confine.probe_uid([])["own_uid"],
-    }
-
-
-def _platform(features: dict[str, bool]) -> set[str]:
-    """The guarantees those fences give (the ``needs`` of tests/hostile/cases.py)."""
-    offered = set()
-    if features["landlock"]:
-        offered |= {"landlock", "filesystem", "tmp"}
-    if features["own_uid"]:  # a uid of its own writes no file of the grader's (but may write /tmp)
-        offered.add("filesystem")
-    if features["landlock_signals"] or features["own_uid"]:
-        offered.add("signals")
-    if features["seccomp"] or features["netns"]:
-        offered.add("network")
-    return offered
-
-
-FEATURES = _features()
-PLATFORM = _platform(FEATURES)
+# Which fences the children should be held by, decided without the grader's own probes (which the
+# grader uses to decide what to raise: asking them would let a broken probe switch these tests off).
+# KIT_REQUIRE_FENCES (set by .ci/run) turns a missing fence into a failure instead of a skip.
+FEATURES = kernel_fences.expected()
+GUARANTEES = {  # what a submission cannot do (the ``needs`` of tests/hostile/cases.py) -> the fences that stop it
+    "landlock": ("landlock",),
+    "filesystem": ("landlock", "uid"),  # a uid of its own writes no file of the grader's (but may write /tmp)
+    "tmp": ("landlock",),
+    "signals": ("landlock-signals", "uid"),
+    "network": ("seccomp", "netns"),
+}
+PLATFORM = {guarantee for guarantee, fences in GUARANTEES.items() if any(FEATURES[f] for f in fences)}
 MISSING = {
     "landlock": "the kernel has no Landlock (Linux < 5.13, or not enabled): a child can read the repository",
     "filesystem": "no Landlock and no uid to give a child: it could write the grader's own files",
@@ -77,6 +58,12 @@ MISSING = {
     "signals": "no Landlock signal scoping (Linux < 6.12) and no uid to give a child: it could kill the tests",
     "network": "this platform offers neither seccomp nor network namespaces to fence the network",
 }
+
+
+def _skip_unless_offered(guarantee: str) -> None:
+    kernel_fences.skip_unless(GUARANTEES[guarantee], MISSING[guarantee])
+
+
 BATCH_TIMEOUT_S = 420
 SECRET_MARKERS = (
     "def init_closed_form",  # autograder/checks/scheduler.py
@@ -287,22 +274,19 @@ def test_the_batch_finishes_and_the_grader_still_stands(batch):
 
 
 def test_no_file_outside_a_sandbox_was_written(batch):
-    if "filesystem" not in PLATFORM:
-        pytest.skip(MISSING["filesystem"])
+    _skip_unless_offered("filesystem")
     assert batch.changed_files == [], "a submission changed the grader's or the release's files"
     assert batch.sentinels == [], "a submission wrote outside its sandbox"
     assert _tree_digest(batch.classroom.folder_of(VICTIM)) == batch.victim_before
 
 
 def test_nothing_was_written_to_tmp(batch):
-    if "tmp" not in PLATFORM:
-        pytest.skip(MISSING["tmp"])
+    _skip_unless_offered("tmp")
     assert batch.in_tmp == [], "a submission wrote to /tmp, outside its own folder"
 
 
 def test_nothing_reached_the_network(batch):
-    if "network" not in PLATFORM:
-        pytest.skip(MISSING["network"])
+    _skip_unless_offered("network")
     assert batch.received == []
     assert _network_fenced(batch), (
         "the platform offers a network fence, but the children were not held by one"
@@ -313,14 +297,14 @@ def test_every_child_was_fenced_as_the_platform_allows(batch):
     fences = batch.sandbox()
     assert fences, "no grading.json records the fences of its children"
     assert fences["limits"]["processes"] == 64 and fences["limits"]["output_kb"] == 1024
+    # the grader's record against what the platform has, as found without the grader's own probes
     assert bool(fences.get("landlock")) == FEATURES["landlock"], fences.get("landlock")
     if FEATURES["landlock"]:
-        assert (
-            fences["landlock"]["filesystem"] and fences["landlock"]["signals"] == FEATURES["landlock_signals"]
-        )
+        assert fences["landlock"]["filesystem"]
+        assert fences["landlock"]["signals"] == FEATURES["landlock-signals"], fences["landlock"]
     assert any(name.startswith("socket") for name in fences.get("seccomp_denies", [])) == FEATURES["seccomp"]
-    assert bool(fences.get("network")) == FEATURES["netns"]
-    if FEATURES["own_uid"]:
+    assert bool(fences.get("network")) == FEATURES["netns"], fences.get("network")
+    if FEATURES["uid"]:
         assert fences["uid"] not in (0, os.getuid())
     elif os.geteuid() == 0:
         assert fences["uid"] == 0 and fences["capabilities"] == "none"
@@ -335,8 +319,8 @@ def _network_fenced(batch: Batch) -> bool:
 
 
 def _skip_unless_fenced(case: Case) -> None:
-    if case.needs and case.needs not in PLATFORM:
-        pytest.skip(MISSING[case.needs])
+    if case.needs:
+        _skip_unless_offered(case.needs)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
