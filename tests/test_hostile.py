@@ -29,7 +29,7 @@ from pathlib import Path
 
 import kernel_fences
 import pytest
-from hostile.cases import ALL, CASES, Case
+from hostile.cases import ALL, CASES, LEAK_SECRETS, PRINT_SECRETS, SECRETS, Case
 from hostile.classroom import CANARIES, CONTROLS, VICTIM, Classroom, passable_folder
 
 from autograder.checks import all_groups
@@ -65,12 +65,11 @@ def _skip_unless_offered(guarantee: str) -> None:
 
 
 BATCH_TIMEOUT_S = 420
-SECRET_MARKERS = (
-    "def init_closed_form",  # autograder/checks/scheduler.py
-    "def ddpm_mean",  # autograder/closed_forms.py
-    "alpha_bar_t.sqrt() * original_samples",  # reference/ (the stub does not hold it)
-    "### BEGIN SOLUTION",  # source/
+SECRET_MARKERS = tuple(line for _, line in SECRETS)  # lines of files no feedback may show
+FEEDBACK_TAIL = (
+    600  # the end of a crashed child's output that its feedback quotes (autograder/public/core.py)
 )
+ERROR_MESSAGE = 2000  # the start of an error's message that the grader keeps (autograder/sandbox.py)
 WATCHED_FILES = [
     *sorted((REPO_ROOT / "autograder").rglob("*.py")),
     *sorted((RELEASE_DIR / "diffusion_models").rglob("*.py")),
@@ -341,8 +340,27 @@ def test_hostile_submission(case: Case, batch):
     assert {n: got[n] for n in got if n not in broken} == {n: control[n] for n in got if n not in broken}, [
         t["output"][:300] for t in results["tests"] if t["score"] != control[t["number"]]
     ]
-    # the feedback says what happened, and never shows a secret
+    # the feedback never shows a secret, and says what happened
     feedback = "\n".join([results["output"], *(t["output"] for t in results["tests"])])
+    assert [marker for marker in SECRET_MARKERS if marker in feedback] == [], "the feedback shows secrets"
     for words in case.says:
         assert any(word in feedback for word in words), f"none of {words} in:\n{feedback[:3000]}"
-    assert not [marker for marker in SECRET_MARKERS if marker in feedback]
+
+
+@pytest.mark.parametrize("code", [LEAK_SECRETS, PRINT_SECRETS], ids=["leak-secrets", "print-secrets"])
+def test_the_secret_attacks_would_show_every_secret_where_the_feedback_looks(code, tmp_path):
+    """Unfenced (a plain process), the attacks put every marker in what their feedback keeps: the end of
+    the output a crash quotes, and the start of an import error's message. So a fence that lets a read
+    through shows up as a secret in the feedback, not as nothing at all."""
+    classroom = Classroom(tmp_path, tmp_path, 0, 0, "token")
+    attack = classroom.fill(code, "unfenced")
+    assert "__" not in attack.replace("__init__", ""), "a placeholder was left unfilled"
+    for path, marker in SECRETS:
+        assert marker in Path(classroom.fill(path, "unfenced")).read_text(), f"{marker!r} not in {path}"
+    wrapper = f"import sys\ntry:\n    exec({attack!r})\nexcept RuntimeError as err:\n    sys.stderr.write(str(err))\n"
+    done = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, timeout=60)
+    windows = {"output": done.stdout.strip()[-FEEDBACK_TAIL:]}
+    if "raise RuntimeError" in code:
+        windows["error message"] = done.stderr[:ERROR_MESSAGE]
+    for where, shown in windows.items():
+        assert [m for m in SECRET_MARKERS if m not in shown] == [], f"not in the {where}: {shown!r}"
