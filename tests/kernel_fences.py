@@ -240,6 +240,7 @@ def skip_unless(fences: tuple[str, ...], why: str, in_children: bool = True) -> 
     """
     import pytest
 
+    __tracebackhide__ = True  # pytest reports the test that skipped, not this line
     found = expected() if in_children else available()
     if any(found[name] for name in fences):
         return

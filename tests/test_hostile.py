@@ -61,6 +61,7 @@ MISSING = {
 
 
 def _skip_unless_offered(guarantee: str) -> None:
+    __tracebackhide__ = True
     kernel_fences.skip_unless(GUARANTEES[guarantee], MISSING[guarantee])
 
 
@@ -318,6 +319,7 @@ def _network_fenced(batch: Batch) -> bool:
 
 
 def _skip_unless_fenced(case: Case) -> None:
+    __tracebackhide__ = True
     if case.needs:
         _skip_unless_offered(case.needs)
 
