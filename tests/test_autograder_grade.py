@@ -16,6 +16,7 @@ from catalogue.mutants import BUGS
 
 from autograder.checks import all_groups
 from autograder.public.core import VISIBILITIES
+from autograder.submission import SubmissionError, prepare_submission
 from kit import REFERENCE_DIR, RELEASE_DIR, REPO_ROOT
 
 TASKS = tuple(task for group in all_groups() for task in group.tasks)  # every task the registry grades
@@ -144,4 +145,22 @@ def test_a_zip_that_escapes_its_folder_is_refused(tmp_path):
         zipped.writestr("diffusion_models/__init__.py", "")
     report = shared_grader().grade(target, ("scheduler",))
     assert report.score == 0 and "outside the zip" in report.notice
-    assert not (tmp_path.parent / "outside.py").exists()
+
+
+@pytest.mark.parametrize(
+    "escaping", ["../outside.py", "diffusion_models/../../outside.py", "/ABSOLUTE/outside.py"]
+)
+def test_a_zip_member_that_escapes_is_never_written(escaping, tmp_path):
+    """Unpacked where the grader unpacks it (``workdir/unpacked``): nothing lands outside that folder."""
+    escaping = escaping.replace("/ABSOLUTE", str(tmp_path))
+    target = tmp_path / "zips" / "evil.zip"
+    target.parent.mkdir()
+    with zipfile.ZipFile(target, "w") as zipped:
+        zipped.writestr("diffusion_models/__init__.py", "")
+        zipped.writestr(escaping, "print('escaped')")
+        zipped.writestr("diffusion_models/noise_scheduler.py", "")
+    workdir = tmp_path / "grader" / "work"
+    workdir.mkdir(parents=True)
+    with pytest.raises(SubmissionError, match="outside the zip"):
+        prepare_submission(target, workdir)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("outside.py")) == []

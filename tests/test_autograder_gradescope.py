@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from gradescope_root import graders_that_ran, ran_the_bundles_grader, run_autograder, unpack_bundle
 
 from autograder.gradescope import build, requirements
 from kit import REFERENCE_DIR, RELEASE_DIR
@@ -41,8 +39,7 @@ def test_building_twice_gives_the_same_zip(autograder_zip, tmp_path):
 
 
 def _fake_autograder_root(root: Path, autograder_zip: Path, package: Path) -> Path:
-    with zipfile.ZipFile(autograder_zip) as zipped:
-        zipped.extractall(root / "source")
+    unpack_bundle(autograder_zip, root)
     shutil.copytree(package, root / "submission" / "diffusion_models")
     (root / "submission" / "diffusion.ipynb").write_text("{}")
     return root
@@ -57,25 +54,11 @@ def test_run_autograder_grades_the_submission_into_results_json(
     package, full_marks, autograder_zip, tmp_path
 ):
     root = _fake_autograder_root(tmp_path / "autograder", autograder_zip, package)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(AUTOGRADER_ROOT=str(root), PYTHON=sys.executable, GRADER_DEVICE="cpu")
-    done = subprocess.run(
-        ["bash", str(root / "source" / "run_autograder")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_autograder(root, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    which = subprocess.run(
-        [sys.executable, "-c", "import autograder; print(autograder.__file__)"],
-        cwd=root / "source",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    assert ran_the_bundles_grader(root), (  # the zip's grader, not the kit's
+        f"run_autograder did not grade with {root / 'source' / 'autograder'}: {graders_that_ran(root)}"
     )
-    assert which.stdout.strip().startswith(str(root / "source"))  # the zip's grader, not the kit's
     results = json.loads((root / "results" / "results.json").read_text())
     possible = sum(test["max_score"] for test in results["tests"])
     assert possible > 0 and results["score"] == (possible if full_marks else 0), results["output"]

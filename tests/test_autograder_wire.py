@@ -7,6 +7,8 @@ import json
 import pickle
 import socket
 import struct
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -71,8 +73,32 @@ def test_a_flood_is_refused_before_it_is_read():
 
 
 def test_a_message_that_does_not_arrive_in_time_raises_timeout():
+    """Half a message, and the rest only after the deadline: TimeoutError at the deadline, not later."""
     ours, theirs = socket.socketpair()
     with ours, theirs:
-        theirs.sendall(struct.pack(">I", 100) + b"{")
-        with pytest.raises(TimeoutError):
-            wire.receive(ours, deadline=0.0)
+        body = json.dumps({"x": 1}).encode()
+        theirs.sendall(struct.pack(">I", len(body)) + body[:1])
+        rest = threading.Timer(3.0, theirs.sendall, (body[1:],))  # too late, but a blocking read returns
+        rest.start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(TimeoutError):
+                wire.receive(ours, deadline=started + 0.5)
+        finally:
+            rest.cancel()
+            rest.join()
+        assert 0.5 <= time.monotonic() - started < 2.5
+
+
+def test_a_message_that_arrives_in_pieces_before_the_deadline_is_received():
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        message = wire.encode({"x": np.arange(3), "text": "in time"})
+        theirs.sendall(message[:3])
+        rest = threading.Timer(0.2, theirs.sendall, (message[3:],))
+        rest.start()
+        try:
+            back = wire.receive(ours, deadline=time.monotonic() + 10)
+        finally:
+            rest.join()
+        assert back["text"] == "in time" and np.array_equal(back["x"], np.arange(3))

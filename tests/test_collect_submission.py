@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from assignment_folders import ZIP_NAME, collect, student_folder
+from gradescope_root import graders_that_ran, ran_the_bundles_grader, run_autograder, unpack_bundle
 
 from kit import REPO_ROOT
 from kit.release import graded_files
@@ -110,20 +111,12 @@ def test_the_gradescope_bundle_grades_the_zip_of_a_solved_folder_in_full(tmp_pat
     )
     assert built.returncode == 0, built.stderr
     # Gradescope's layout: the bundle in /autograder/source, the unpacked upload in /autograder/submission.
-    root = tmp_path / "autograder"
-    with zipfile.ZipFile(tmp_path / "bundle" / "autograder.zip") as bundle:
-        bundle.extractall(root / "source")
+    root = unpack_bundle(tmp_path / "bundle" / "autograder.zip", tmp_path / "autograder")
     with zipfile.ZipFile(folder / ZIP_NAME) as upload:
         upload.extractall(root / "submission")
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PYTHON": sys.executable, "GRADER_DEVICE": "cpu"}
-    run = subprocess.run(
-        ["bash", str(root / "source" / "run_autograder")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    run = run_autograder(root)
     assert run.returncode == 0, run.stdout + run.stderr
+    assert ran_the_bundles_grader(root), f"not the bundle's grader: {graders_that_ran(root)}"
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["tests"], results["output"]
     assert results["score"] == sum(test["max_score"] for test in results["tests"]), results["output"]

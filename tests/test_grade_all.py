@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 from hostile.classroom import passable_folder
 
-from autograder.batch import GradeBook, Submission, discover, fingerprint
+from autograder.batch import GradeBook, discover, fingerprint
 from autograder.checks import all_groups
 from autograder.plots import failure_rates
 from kit import REFERENCE_DIR, RELEASE_DIR, REPO_ROOT
@@ -239,11 +240,13 @@ def test_a_worker_that_dies_is_replaced_and_its_submission_graded(here):
     batch = _started(source, out, "--no-plot")
     _wait_for_results(out, 1, batch)
     workers = _processes_of(out, named="autograder.batch")
-    assert workers
-    os.kill(workers[0], signal.SIGKILL)
+    assert len(workers) == 2
+    for worker in workers:  # every worker at once: only workers started after them can grade the rest
+        os.kill(worker, signal.SIGKILL)
     _, stderr = batch.communicate(timeout=300)
     assert batch.returncode == 0, stderr[-2000:]
     assert [row["status"] for row in _rows(out).values()] == ["graded"] * 4
+    assert [float(row["score"]) for row in _rows(out).values()] == [FULL, 0.0, FULL, 0.0]
 
 
 def test_relative_folders_as_make_grade_all_passes_them(here):
@@ -279,15 +282,35 @@ def test_nbgrader_and_flat_layouts_are_found(tmp_path):
 
 
 def test_the_fingerprint_follows_the_files(tmp_path):
-    first = _zip(REFERENCE_DIR, tmp_path / "a.zip")
-    assert fingerprint(first) == fingerprint(first)
+    """The same files elsewhere, copied later, fingerprint the same; a changed byte or name does not."""
+    (tmp_path / "a").mkdir()
+    first = _zip(REFERENCE_DIR, tmp_path / "a" / "student.zip")
+    os.utime(first, ns=(10**18, 10**18))
+    copy = tmp_path / "b" / "student.zip"
+    copy.parent.mkdir()
+    shutil.copyfile(first, copy)  # another folder, another time stamp: the same submission
+    assert fingerprint(copy) == fingerprint(first)
+    changed = bytearray(first.read_bytes())
+    changed[len(changed) // 2] ^= 1
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "student.zip").write_bytes(changed)
+    assert fingerprint(tmp_path / "c" / "student.zip") != fingerprint(first)
     folder = tmp_path / "folder"
     (folder / "diffusion_models").mkdir(parents=True)
     (folder / "diffusion_models" / "x.py").write_text("x = 1")
     before = fingerprint(folder)
+    moved = tmp_path / "moved" / "folder"
+    shutil.copytree(folder, moved)
+    os.utime(moved / "diffusion_models" / "x.py", ns=(10**18, 10**18))
+    (moved / "diffusion_models" / "__pycache__").mkdir()  # caches are not the student's files
+    (moved / "diffusion_models" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"cache")
+    assert fingerprint(moved) == before
     (folder / "diffusion_models" / "x.py").write_text("x = 2")
     assert fingerprint(folder) != before
-    assert Submission("a", first).path == first
+    (folder / "diffusion_models" / "x.py").write_text("x = 1")
+    assert fingerprint(folder) == before
+    (folder / "diffusion_models" / "x.py").rename(folder / "diffusion_models" / "y.py")
+    assert fingerprint(folder) != before
 
 
 def test_failure_rates_count_the_submissions_that_lost_points_on_each_task():

@@ -27,11 +27,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import kernel_fences
 import pytest
-from hostile.cases import ALL, CASES, Case
+from hostile.cases import ALL, CASES, LEAK_SECRETS, PRINT_SECRETS, SECRETS, Case
 from hostile.classroom import CANARIES, CONTROLS, VICTIM, Classroom, passable_folder
 
-from autograder import confine
 from autograder.checks import all_groups
 from kit import RELEASE_DIR, REPO_ROOT
 
@@ -39,37 +39,18 @@ CHECKS = sum(len(group.checks) for group in all_groups())
 pytestmark = pytest.mark.slow  # one batch of 47 submissions, about a minute on two cores
 
 
-WITHOUT = confine.without_fences()  # AUTOGRADER_WITHOUT=landlock,uid,...: test as a platform without them
-
-
-def _features() -> dict[str, bool]:
-    """The fences this machine offers a child, probed here as the zygote probes them."""
-    abi = 0 if "landlock" in WITHOUT else confine.landlock_abi()
-    return {
-        "landlock": abi > 0,
-        "landlock_signals": abi >= 6,
-        "seccomp": "seccomp" not in WITHOUT and confine.probe_seccomp(),
-        "netns": "netns" not in WITHOUT and confine.probe_network_namespace(),
-        "own_uid": "uid" not in WITHOUT and confine.probe_uid([])["own_uid"],
-    }
-
-
-def _platform(features: dict[str, bool]) -> set[str]:
-    """The guarantees those fences give (the ``needs`` of tests/hostile/cases.py)."""
-    offered = set()
-    if features["landlock"]:
-        offered |= {"landlock", "filesystem", "tmp"}
-    if features["own_uid"]:  # a uid of its own writes no file of the grader's (but may write /tmp)
-        offered.add("filesystem")
-    if features["landlock_signals"] or features["own_uid"]:
-        offered.add("signals")
-    if features["seccomp"] or features["netns"]:
-        offered.add("network")
-    return offered
-
-
-FEATURES = _features()
-PLATFORM = _platform(FEATURES)
+# Which fences the children should be held by, decided without the grader's own probes (which the
+# grader uses to decide what to raise: asking them would let a broken probe switch these tests off).
+# KIT_REQUIRE_FENCES (set by .ci/run) turns a missing fence into a failure instead of a skip.
+FEATURES = kernel_fences.expected()
+GUARANTEES = {  # what a submission cannot do (the ``needs`` of tests/hostile/cases.py) -> the fences that stop it
+    "landlock": ("landlock",),
+    "filesystem": ("landlock", "uid"),  # a uid of its own writes no file of the grader's (but may write /tmp)
+    "tmp": ("landlock",),
+    "signals": ("landlock-signals", "uid"),
+    "network": ("seccomp", "netns"),
+}
+PLATFORM = {guarantee for guarantee, fences in GUARANTEES.items() if any(FEATURES[f] for f in fences)}
 MISSING = {
     "landlock": "the kernel has no Landlock (Linux < 5.13, or not enabled): a child can read the repository",
     "filesystem": "no Landlock and no uid to give a child: it could write the grader's own files",
@@ -77,13 +58,19 @@ MISSING = {
     "signals": "no Landlock signal scoping (Linux < 6.12) and no uid to give a child: it could kill the tests",
     "network": "this platform offers neither seccomp nor network namespaces to fence the network",
 }
+
+
+def _skip_unless_offered(guarantee: str) -> None:
+    __tracebackhide__ = True
+    kernel_fences.skip_unless(GUARANTEES[guarantee], MISSING[guarantee])
+
+
 BATCH_TIMEOUT_S = 420
-SECRET_MARKERS = (
-    "def init_closed_form",  # autograder/checks/scheduler.py
-    "def ddpm_mean",  # autograder/closed_forms.py
-    "alpha_bar_t.sqrt() * original_samples",  # reference/ (the stub does not hold it)
-    "### BEGIN SOLUTION",  # source/
+SECRET_MARKERS = tuple(line for _, line in SECRETS)  # lines of files no feedback may show
+FEEDBACK_TAIL = (
+    600  # the end of a crashed child's output that its feedback quotes (autograder/public/core.py)
 )
+ERROR_MESSAGE = 2000  # the start of an error's message that the grader keeps (autograder/sandbox.py)
 WATCHED_FILES = [
     *sorted((REPO_ROOT / "autograder").rglob("*.py")),
     *sorted((RELEASE_DIR / "diffusion_models").rglob("*.py")),
@@ -287,22 +274,19 @@ def test_the_batch_finishes_and_the_grader_still_stands(batch):
 
 
 def test_no_file_outside_a_sandbox_was_written(batch):
-    if "filesystem" not in PLATFORM:
-        pytest.skip(MISSING["filesystem"])
+    _skip_unless_offered("filesystem")
     assert batch.changed_files == [], "a submission changed the grader's or the release's files"
     assert batch.sentinels == [], "a submission wrote outside its sandbox"
     assert _tree_digest(batch.classroom.folder_of(VICTIM)) == batch.victim_before
 
 
 def test_nothing_was_written_to_tmp(batch):
-    if "tmp" not in PLATFORM:
-        pytest.skip(MISSING["tmp"])
+    _skip_unless_offered("tmp")
     assert batch.in_tmp == [], "a submission wrote to /tmp, outside its own folder"
 
 
 def test_nothing_reached_the_network(batch):
-    if "network" not in PLATFORM:
-        pytest.skip(MISSING["network"])
+    _skip_unless_offered("network")
     assert batch.received == []
     assert _network_fenced(batch), (
         "the platform offers a network fence, but the children were not held by one"
@@ -313,14 +297,14 @@ def test_every_child_was_fenced_as_the_platform_allows(batch):
     fences = batch.sandbox()
     assert fences, "no grading.json records the fences of its children"
     assert fences["limits"]["processes"] == 64 and fences["limits"]["output_kb"] == 1024
+    # the grader's record against what the platform has, as found without the grader's own probes
     assert bool(fences.get("landlock")) == FEATURES["landlock"], fences.get("landlock")
     if FEATURES["landlock"]:
-        assert (
-            fences["landlock"]["filesystem"] and fences["landlock"]["signals"] == FEATURES["landlock_signals"]
-        )
+        assert fences["landlock"]["filesystem"]
+        assert fences["landlock"]["signals"] == FEATURES["landlock-signals"], fences["landlock"]
     assert any(name.startswith("socket") for name in fences.get("seccomp_denies", [])) == FEATURES["seccomp"]
-    assert bool(fences.get("network")) == FEATURES["netns"]
-    if FEATURES["own_uid"]:
+    assert bool(fences.get("network")) == FEATURES["netns"], fences.get("network")
+    if FEATURES["uid"]:
         assert fences["uid"] not in (0, os.getuid())
     elif os.geteuid() == 0:
         assert fences["uid"] == 0 and fences["capabilities"] == "none"
@@ -335,8 +319,9 @@ def _network_fenced(batch: Batch) -> bool:
 
 
 def _skip_unless_fenced(case: Case) -> None:
-    if case.needs and case.needs not in PLATFORM:
-        pytest.skip(MISSING[case.needs])
+    __tracebackhide__ = True
+    if case.needs:
+        _skip_unless_offered(case.needs)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
@@ -357,8 +342,27 @@ def test_hostile_submission(case: Case, batch):
     assert {n: got[n] for n in got if n not in broken} == {n: control[n] for n in got if n not in broken}, [
         t["output"][:300] for t in results["tests"] if t["score"] != control[t["number"]]
     ]
-    # the feedback says what happened, and never shows a secret
+    # the feedback never shows a secret, and says what happened
     feedback = "\n".join([results["output"], *(t["output"] for t in results["tests"])])
+    assert [marker for marker in SECRET_MARKERS if marker in feedback] == [], "the feedback shows secrets"
     for words in case.says:
         assert any(word in feedback for word in words), f"none of {words} in:\n{feedback[:3000]}"
-    assert not [marker for marker in SECRET_MARKERS if marker in feedback]
+
+
+@pytest.mark.parametrize("code", [LEAK_SECRETS, PRINT_SECRETS], ids=["leak-secrets", "print-secrets"])
+def test_the_secret_attacks_would_show_every_secret_where_the_feedback_looks(code, tmp_path):
+    """Unfenced (a plain process), the attacks put every marker in what their feedback keeps: the end of
+    the output a crash quotes, and the start of an import error's message. So a fence that lets a read
+    through shows up as a secret in the feedback, not as nothing at all."""
+    classroom = Classroom(tmp_path, tmp_path, 0, 0, "token")
+    attack = classroom.fill(code, "unfenced")
+    assert "__" not in attack.replace("__init__", ""), "a placeholder was left unfilled"
+    for path, marker in SECRETS:
+        assert marker in Path(classroom.fill(path, "unfenced")).read_text(), f"{marker!r} not in {path}"
+    wrapper = f"import sys\ntry:\n    exec({attack!r})\nexcept RuntimeError as err:\n    sys.stderr.write(str(err))\n"
+    done = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, timeout=60)
+    windows = {"output": done.stdout.strip()[-FEEDBACK_TAIL:]}
+    if "raise RuntimeError" in code:
+        windows["error message"] = done.stderr[:ERROR_MESSAGE]
+    for where, shown in windows.items():
+        assert [m for m in SECRET_MARKERS if m not in shown] == [], f"not in the {where}: {shown!r}"

@@ -1,7 +1,8 @@
 """The fences one by one, in throwaway forks of the test process: what each lets through and what not.
 
 tests/test_hostile.py shows them holding against whole hostile submissions; these pin each part down
-(and skip, saying why, where the platform lacks the feature).
+(and skip, saying why, where the platform lacks the feature: as tests/kernel_fences.py finds it, never
+as the grader's own probes do; with KIT_REQUIRE_FENCES naming the feature, they fail instead).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
+import kernel_fences
 
 from autograder import confine, sandbox, watchdog
 from kit import REPO_ROOT
@@ -31,6 +32,27 @@ def in_fork(action) -> int:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
+
+
+def test_the_platform_has_every_fence_it_is_required_to_have():
+    """KIT_REQUIRE_FENCES (set by .ci/run) names the fences the machine is known to have."""
+    assert kernel_fences.missing_required() == [], (
+        f"{kernel_fences.REQUIRE_ENV}={os.environ.get(kernel_fences.REQUIRE_ENV)} "
+        f"but the platform has {kernel_fences.available()}"
+    )
+
+
+def test_the_zygote_plans_every_fence_the_platform_has():
+    """The grader's probes (what its children get) against the fences tried without them."""
+    has = kernel_fences.available()
+    plan = confine.platform_plan([str(REPO_ROOT)], "cpu")
+    assert {
+        "landlock": plan["landlock_abi"] > 0,
+        "landlock-signals": plan["landlock_abi"] >= 6,
+        "seccomp": plan["seccomp"],
+        "netns": plan["network_namespace"],
+        "uid": plan["own_uid"],
+    } == has
 
 
 def test_a_protected_folder_inside_a_granted_one_is_granted_around(tmp_path):
@@ -59,11 +81,8 @@ def test_a_root_grader_moves_its_children_out_of_a_private_folder(tmp_path):
         assert parent == private
 
 
-@pytest.mark.skipif(
-    os.geteuid() != 0 or not confine.probe_uid([])["own_uid"],
-    reason="only a root grader gives its children uids of their own",
-)
 def test_a_child_uid_that_cannot_reach_its_folder_keeps_read_search_alone(tmp_path):
+    kernel_fences.skip_unless(("uid",), "only a root grader gives its children uids of their own", False)
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     (private / "zygote.log").write_text("")
@@ -75,10 +94,10 @@ def test_a_child_uid_that_cannot_reach_its_folder_keeps_read_search_alone(tmp_pa
         assert confine.probe_uid([sys.base_prefix], ("/",))["keep_read_search"] is False
 
 
-@pytest.mark.skipif(
-    not confine.landlock_abi(), reason="the kernel has no Landlock (Linux < 5.13 or not enabled)"
-)
 def test_landlock_reads_only_what_is_granted_and_writes_only_the_home(tmp_path):
+    kernel_fences.skip_unless(
+        ("landlock",), "the kernel has no Landlock (Linux < 5.13 or not enabled)", False
+    )
     (tmp_path / "home").mkdir()
     (tmp_path / "granted").mkdir()
     (tmp_path / "granted" / "ok.txt").write_text("ok")
@@ -107,11 +126,13 @@ def test_landlock_reads_only_what_is_granted_and_writes_only_the_home(tmp_path):
     assert (tmp_path / "home" / "mine.txt").read_text() == "mine"
 
 
-@pytest.mark.skipif(
-    not confine.probe_seccomp(),
-    reason="seccomp rules are written for x86_64 and aarch64 only, and this platform must allow a filter",
-)
 def test_seccomp_refuses_sockets_but_not_socket_pairs():
+    kernel_fences.skip_unless(
+        ("seccomp",),
+        "seccomp rules are written for x86_64 and aarch64 only, and this platform must allow a filter",
+        False,
+    )
+
     def fenced() -> bool:
         confine.prctl(confine.PR_SET_NO_NEW_PRIVS, 1)
         confine.deny_syscalls()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from assignment_folders import CACHES, ZIP_NAME, collect, student_folder
+from catalogue.mutants import BUGS, apply
 from nbgrader.api import Gradebook
 
 from kit import PACKAGE, RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR, SOURCE_DIR
@@ -26,7 +27,8 @@ from kit.notebook_source import WRITTEN_POINTS, autograder_grading
 from kit.release import graded_files
 
 ASSIGNMENT = "diffusion"
-STUDENTS = {"solved": True, "untouched": False}  # student id -> submits the reference solution
+STUDENTS = ("solved", "untouched", "partial")  # what each submits: see _submission
+PARTIAL_BUG = next(bug for bug in BUGS if bug.name == "mean-no-sqrt")  # task 2.1.2: 5 of its 10 points
 HIDDEN_CODE = ("HIDDEN TESTS", "task_score", "notebook_grading", "prepare_autograding")
 NBGRADER = Path(sys.executable).parent / "nbgrader"  # the command instructors type
 
@@ -82,6 +84,20 @@ def _autograder_points(zip_path: Path, results: Path) -> dict[str, float]:
     return points
 
 
+def _submission(student: str, where: Path) -> Path:
+    """A student's folder: ``solved`` the reference, ``untouched`` the release, ``partial`` the reference
+    with one catalogued bug (part of a task's points) and two graded files left as their stubs (a task at
+    0, another whose other file is solved), so that the tasks do not all score all or nothing alike."""
+    folder = student_folder(where, solved=student != "untouched")
+    if student == "partial":
+        apply(PARTIAL_BUG, folder / PACKAGE)
+        touched = {f"{PACKAGE}/{edit.file}" for edit in PARTIAL_BUG.edits}
+        others = [name for name in graded_files()[1:] if name not in touched]
+        for stub in (others[0], others[-1]):
+            shutil.copyfile(RELEASE_DIR / stub, folder / stub)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory) -> Path:
     """A course directory taken through db student add, generate_assignment, autograde,
@@ -93,8 +109,8 @@ def graded_course(tmp_path_factory) -> Path:
     for student in STUDENTS:
         _nbgrader(course, "db", "student", "add", student)
     _nbgrader(course, "generate_assignment", ASSIGNMENT)
-    for student, solved in STUDENTS.items():
-        folder = student_folder(root / student, solved)
+    for student in STUDENTS:
+        folder = _submission(student, root / student)
         collected = collect(folder)
         assert collected.returncode == 0, collected.stderr
         shutil.copy2(folder / ZIP_NAME, root / f"{student}.zip")
@@ -149,6 +165,10 @@ def test_nbgrader_scores_each_task_as_the_autograder_scores_the_same_zip(graded_
         )
         assert nbgrader_points.keys() == grading.points.keys()
         assert nbgrader_points == pytest.approx(autograder_points), student
+        if student == "partial":  # the comparison can tell tasks apart, and fractions from all or nothing
+            earned = set(autograder_points.values())
+            assert 0 in earned and any(0 < p < max(grading.points.values()) for p in earned), earned
+            assert len(earned) >= 4, earned
 
 
 @pytest.mark.slow

@@ -13,8 +13,8 @@ task 2.1.1b's checks call), or a zip built by hand. What its results must show:
 
 The attack code knows everything an attacker could learn (the repository, the class folder, the
 output folder, the ports of the test's listening sockets): the placeholders ``__REPO__``,
-``__CLASS__``, ``__OUT__``, ``__ID__``, ``__TCP__``, ``__UDP__``, ``__TOKEN__`` are filled in when the
-class folder is laid out.
+``__REFERENCE__``, ``__SOURCE__`` (the folders that hold reference/'s and solutions/' diffusion_models), ``__CLASS__``, ``__OUT__``, ``__ID__``,
+``__TCP__``, ``__UDP__``, ``__TOKEN__`` are filled in when the class folder is laid out.
 """
 
 from __future__ import annotations
@@ -125,26 +125,38 @@ for _fd in range(3, 64):
     except OSError:
         pass
 """
-LEAK_SECRETS = """
+SECRETS = (  # files no submission may read, each with a line of it that no feedback may show
+    ("__REPO__/autograder/checks/scheduler.py", "def init_closed_form"),
+    ("__REPO__/autograder/closed_forms.py", "def ddpm_mean"),
+    ("__REFERENCE__/diffusion_models/noise_scheduler.py", "alpha_bar_t.sqrt() * original_samples"),
+    ("__SOURCE__/diffusion_models/noise_scheduler.py", "### BEGIN SOLUTION"),
+)
+# What a thief shows: the line that gives each secret away (short, so that all four fit in the end of the
+# output a crash quotes, and in the start of an error message), or why the file could not be read.
+LEAK_SECRETS = (
+    f"_secrets = {SECRETS!r}\n"
+    + """
 _leaked = []
-for _path in ("__REPO__/autograder/checks/scheduler.py", "__REPO__/autograder/closed_forms.py",
-              "__REPO__/reference/diffusion_models/noise_scheduler.py",
-              "__REPO__/solutions/diffusion_models/noise_scheduler.py"):
+for _path, _line in _secrets:
     try:
-        _leaked.append(open(_path).read()[:3000])
+        _text = open(_path).read()
     except OSError as _err:
         _leaked.append(f"{_path}: {_err}")
+        continue
+    _at = max(_text.find(_line), 0)
+    _leaked.append(_text[_at : _at + 80])
 print("\\n".join(_leaked), flush=True)  # the last lines a crash shows in the feedback
 raise RuntimeError("\\n".join(_leaked))  # an import error's message is shown too
 """
+)
 PRINT_SECRETS = LEAK_SECRETS.replace(
     'raise RuntimeError("\\n".join(_leaked))  # an import error\'s message is shown too',
     "import os\nos._exit(3)  # a crash: the feedback quotes the end of what was printed",
 )
 STEAL_SOLUTION = """
 import glob
-_sources = ["__REPO__/reference/diffusion_models/noise_scheduler.py",
-            "__REPO__/solutions/diffusion_models/noise_scheduler.py"]
+_sources = ["__REFERENCE__/diffusion_models/noise_scheduler.py",
+            "__SOURCE__/diffusion_models/noise_scheduler.py"]
 _sources += sorted(glob.glob("__CLASS__/**/noise_scheduler.py", recursive=True))
 for _path in _sources:
     try:
@@ -216,13 +228,15 @@ for _ in range(2 * 2**30 // len(_block)):  # 2 GiB on stdout
 sys.stdout.flush()
 """
 BIG_FILE = """
-_chunk = b"x" * 2**20
+import errno, os
+_chunk, _stopped = b"x" * 2**20, "no error"
 try:
     with open("big.bin", "wb") as _f:
         for _ in range(100):  # 100 MiB, over the 64 MiB file-size limit
             _f.write(_chunk)
-except OSError:
-    pass
+except OSError as _err:
+    _stopped = errno.errorcode.get(_err.errno, str(_err.errno))
+raise RuntimeError(f"big.bin stopped growing at {os.path.getsize('big.bin')} bytes: {_stopped}")
 """
 DISK_FILL = """
 _chunk = b"x" * 2**20
@@ -459,7 +473,15 @@ CASES: tuple[Case, ...] = (
     ),
     # ------------------------------------------------------------------ output and files
     Case("flood-stdout", "gigabytes of output on stdout", "reference", "import", FLOOD, max_seconds=60),
-    Case("big-file", "a file larger than the file-size limit", "reference", "import", BIG_FILE),
+    Case(
+        "big-file",
+        "a file larger than the file-size limit (the attack reports where its file stopped growing)",
+        "reference",
+        "task",
+        BIG_FILE,
+        ("2.1.1b",),
+        ((f"big.bin stopped growing at {64 * 2**20} bytes: EFBIG",),),
+    ),
     Case(
         "disk-fill",
         "filling the disk with files",

@@ -23,7 +23,7 @@ from pathlib import Path
 from catalogue.grading import reference_copy
 from catalogue.mutants import BUGS, apply
 
-from kit import RELEASE_DIR, REPO_ROOT
+from kit import REFERENCE_DIR, RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR
 
 from .cases import CASES, Case
 
@@ -70,6 +70,11 @@ def attack(case: Case, package: Path, code: str) -> None:
         path.write_text(path.read_text(encoding="utf-8") + "\n" + code, encoding="utf-8")
     else:
         raise ValueError(f"unknown attack site {case.at!r}")
+
+
+def source_package_parent() -> Path:
+    """The folder that holds the instructor's diffusion_models, the one with solution markers (solutions/)."""
+    return SOLUTIONS_DIR
 
 
 # ------------------------------------------------------------------------------------ zips
@@ -157,6 +162,8 @@ class Classroom:
     def fill(self, code: str, student: str) -> str:
         replacements = {
             "__REPO__": str(REPO_ROOT),
+            "__REFERENCE__": str(REFERENCE_DIR),
+            "__SOURCE__": str(source_package_parent()),
             "__CLASS__": str(self.root),
             "__OUT__": str(self.out),
             "__ID__": student,
