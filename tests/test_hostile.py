@@ -7,9 +7,11 @@ the control would not earn (test by test, outside the tasks it broke, which earn
 that says what happened, a bounded time; and the batch itself finishes, with the canaries, the victim
 and the grader's own files intact.
 
-The time limits run at a tenth of their size (``--time-scale 0.1``: a hang costs 3 s a call, 6 s an
-import) and every child gets 1 GiB of memory (``--memory-mb 1024``), so the whole batch takes about a
-minute on two cores.
+The time limits run at a fifth of their size (``--time-scale 0.2``: a hang costs 6 s a call, 12 s an
+import) and every child gets 1 GiB of memory (``--memory-mb 1024``), so the whole batch takes about two
+minutes on two cores. At a tenth, a fork bomb or a memory hog graded beside another worker on two busy
+cores sometimes met the call's time limit before its own fence, and the feedback said "did not finish"
+instead of what happened.
 """
 
 from __future__ import annotations
@@ -199,7 +201,7 @@ def _grade_the_class(root: Path, out: Path) -> Batch:
         "--workers",
         "2",
     ]
-    command += ["--time-scale", "0.1", "--memory-mb", "1024", "--no-plot"]
+    command += ["--time-scale", "0.2", "--memory-mb", "1024", "--no-plot"]
     started = time.monotonic()
     try:
         done = subprocess.run(
