@@ -43,6 +43,7 @@ from traitlets import Enum, List, Unicode
 from autograder.grader import DEVICES, Grader
 from autograder.report import Report
 
+from . import REPO_ROOT
 from .notebook_grading import task_verdict
 from .notebook_source import check_grade_id
 
@@ -88,7 +89,8 @@ class GradeSubmittedPackage(NbGraderPreprocessor):
 
 def server_paths(folder: Path) -> list[tuple[re.Pattern[str], str]]:
     """(absolute path as a pattern, what the feedback shows instead), the longest path first: the
-    student's folder, the course folder above it, Python's prefixes, the temporary and home folders."""
+    student's folder, the course folder above it (and the kit's, where it lies elsewhere), Python's
+    prefixes, the temporary and home folders."""
     folder = folder.resolve()
     course = folder.parents[2] if len(folder.parents) > 2 else folder  # autograded/<student>/<assignment>
     names = {
@@ -99,6 +101,7 @@ def server_paths(folder: Path) -> list[tuple[re.Pattern[str], str]]:
         tempfile.gettempdir(): "<tmp>",
         str(Path.home()): "~",
     }
+    names.setdefault(str(REPO_ROOT), "<course>")  # the kit the kernel imports, when installed elsewhere
     for path in list(names):
         resolved = str(Path(path).resolve())
         names.setdefault(resolved, names[path])
