@@ -57,3 +57,31 @@ SUBMISSIONS ?= submitted
 WORKERS ?= 2
 grade-all: setup
 	$(PY) -m autograder grade-all $(SUBMISSIONS) --out out/class --workers $(WORKERS)
+
+# nbgrader, from roster to grades (docs/instructors.md). nbgrader runs `alembic` from PATH, so the venv's
+# bin goes first. `make nbgrader-setup ROSTER=students.csv` releases and registers the assignment
+# (generate_assignment: source/diffusion holds no solution, so the release is the committed one) and
+# imports the roster (nbgrader's columns: id,first_name,last_name,email); then, after the deadline,
+# nbgrader-collect ZIPS=folder (one <student>.zip each) fills submitted/, and nbgrader-autograde,
+# nbgrader-feedback and nbgrader-export grade, write feedback/ and grades.csv.
+.PHONY: nbgrader-setup nbgrader-collect nbgrader-autograde nbgrader-feedback nbgrader-export
+NBGRADER = PATH="$(abspath $(VENV))/bin:$$PATH" $(abspath $(VENV))/bin/nbgrader
+ASSIGNMENT := diffusion
+ROSTER ?=
+ZIPS ?= zips
+
+nbgrader-setup: setup
+	$(NBGRADER) generate_assignment $(ASSIGNMENT) --force
+	$(if $(ROSTER),$(NBGRADER) db student import $(ROSTER))
+
+nbgrader-collect: setup
+	$(PY) -m kit.nbgrader_collect $(ZIPS)
+
+nbgrader-autograde: setup
+	$(NBGRADER) autograde $(ASSIGNMENT)
+
+nbgrader-feedback: setup
+	$(NBGRADER) generate_feedback $(ASSIGNMENT)
+
+nbgrader-export: setup
+	$(NBGRADER) export

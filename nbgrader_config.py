@@ -21,8 +21,10 @@ Grading (students submit the zip of ``collect_submission.sh``, unpacked into
     nbgrader generate_feedback diffusion
     nbgrader export
 
-Each autograded cell's hidden part runs the autograder (``kit.notebook_grading``), so nbgrader's points
-for a task equal those of ``python -m autograder grade``.
+Each autograded cell's points are the autograder's for its task, computed in nbgrader's own process by
+the preprocessors of ``kit.nbgrader_scores`` (the sandboxed grader of ``python -m autograder grade``,
+before the kernel runs), never read from what the notebook's kernel returns or prints. The Makefile's
+``nbgrader-*`` targets and docs/instructors.md give the whole path from roster to grades.
 """
 
 import sys
@@ -33,6 +35,9 @@ c = get_config()  # noqa: F821 -- injected by nbgrader's config loader
 COURSE = Path(__file__).resolve().parent
 sys.path.insert(0, str(COURSE))  # the course's kit, when nbgrader runs here without it installed
 
+from nbgrader.converters import Autograde  # noqa: E402
+
+from kit.nbgrader_scores import autograde_preprocessors  # noqa: E402
 from kit.release import graded_files  # noqa: E402
 
 ASSIGNMENT = "diffusion"
@@ -48,6 +53,16 @@ c.Autograde.exclude_overwriting = {
     ASSIGNMENT: [name for name in graded_files() if not name.endswith(".ipynb")]
 }
 
+# The autograded cells' points: the submitted package graded by the sandboxed autograder before the
+# kernel runs (GradeSubmittedPackage, before Execute), each cell's verdicts and points written just before
+# SaveAutoGrades records them (WriteAutograderScores), whatever the kernel returned or printed; server
+# paths are stripped from every output. Grading children may not read the course folder (the gradebook,
+# other students' submissions).
+c.Autograde.autograde_preprocessors = autograde_preprocessors(
+    Autograde.class_traits()["autograde_preprocessors"].default()
+)
+c.GradeSubmittedPackage.protected = [str(COURSE)]
+
 # Caches that running pytest or the public checks may leave in an assignment folder are never copied.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
@@ -58,16 +73,15 @@ c.CourseDirectory.ignore = [
     ".hypothesis",
 ]
 
-# Execution while autograding, on a CPU: a cell may run one task group of the autograder (each group
-# has its own limit of about 90 s) plus the public checks, and the notebook itself runs with its SMALL
-# settings while nbgrader autogrades. 600 s per cell leaves room for a slow machine; a cell that runs
-# longer is interrupted and scores 0.
+# Execution while autograding, on a CPU: a check cell runs its task's public checks, and the notebook
+# itself runs with its SMALL settings while nbgrader autogrades. 600 s per cell leaves room for a slow
+# machine; a cell that runs longer is interrupted (its points still come from the autograder).
 c.Execute.timeout = 600
 c.Execute.startup_timeout = 120  # the kernel's first import of torch can be slow on a cold disk
 
-# nbgrader gives 0 to a test cell that wrote anything to stderr. The autograded cells' score is the
-# number they return (partial credit), so remove stderr output that is only a Python warning
-# (`file:line: SomeWarning: ...`), a logging WARNING line or a tqdm progress bar before grading.
+# nbgrader gives 0 to a test cell that wrote anything to stderr. The autograded cells' points come from
+# WriteAutograderScores, whatever the kernel wrote; this only keeps the feedback clean: stderr output that
+# is a Python warning (`file:line: SomeWarning: ...`), a logging WARNING line or a tqdm progress bar goes.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?m):\d+: \w*Warning: |^WARNING\b|\d+%\|"
 

@@ -12,9 +12,9 @@ the solution markers of ``solutions/diffusion_models``.
 Cells carry nbgrader's metadata (schema 3):
 
 - one **autograded** code cell per task (``check_<task>``): visible, it runs the task's public checks
-  (``public_checks.check``); hidden (``### BEGIN HIDDEN TESTS``), it runs the full autograder on the
-  task and ends with the task's points as the cell's value, nbgrader's partial credit
-  (see :mod:`kit.notebook_grading`);
+  (``public_checks.check``); hidden (``### BEGIN HIDDEN TESTS``), it ends with a placeholder value
+  that nbgrader's own process replaces by the task's points from the full autograder, run outside the
+  kernel (:mod:`kit.notebook_grading`, :mod:`kit.nbgrader_scores`);
 - one **manually graded** markdown answer cell per written question (``answer_<name>``), holding the
   model answer; ``nbgrader generate_assignment`` replaces it by "YOUR ANSWER HERE".
 
@@ -100,6 +100,11 @@ def autograder_grading() -> Grading:
 
 
 # ---------------------------------------------------------------------------------------- cells
+def check_grade_id(task: str) -> str:
+    """nbgrader's grade_id of ``task``'s autograded cell: ``check_2_1_2`` for task 2.1.2."""
+    return "check_" + task.replace(".", "_")
+
+
 def _text(source: str) -> str:
     return textwrap.dedent(source).strip("\n")
 
@@ -174,17 +179,17 @@ class NotebookWriter:
         source = "\n".join(
             [
                 HIDDEN_BEGIN,
-                "from kit.notebook_grading import prepare_autograding, task_score",
+                "from kit.notebook_grading import prepare_autograding, recorded_by_nbgrader",
                 "",
                 "prepare_autograding()",
                 HIDDEN_END,
                 *visible,
                 HIDDEN_BEGIN,
-                f'task_score("{task}")',
+                f'recorded_by_nbgrader("{task}")',
                 HIDDEN_END,
             ]
         )
-        grade_id = "check_" + task.replace(".", "_")
+        grade_id = check_grade_id(task)
         cell = nbformat.v4.new_code_cell(source)
         cell.metadata["nbgrader"] = _nbgrader(
             grade_id, grade=True, solution=False, locked=True, points=points

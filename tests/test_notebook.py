@@ -125,8 +125,10 @@ def test_autograded_cells_are_worth_the_autograder_points_of_their_task():
     cells = _autograded(SOURCE)
     graded_tasks = {}
     for grade_id, cell in cells.items():
-        task = re.fullmatch(r'task_score\("([^"]+)"\)', cell.source.split(HIDDEN_BEGIN)[-1].splitlines()[1])
-        assert task, f"{grade_id} does not end with the hidden task_score call"
+        task = re.fullmatch(
+            r'recorded_by_nbgrader\("([^"]+)"\)', cell.source.split(HIDDEN_BEGIN)[-1].splitlines()[1]
+        )
+        assert task, f"{grade_id} does not end with the hidden recorded_by_nbgrader call"
         graded_tasks[task.group(1)] = _nbgrader(cell)["points"]
     assert graded_tasks == grading.points, "each task the autograder grades needs one cell worth its points"
 
@@ -149,7 +151,7 @@ def test_autograded_cells_run_the_public_checks_and_hide_the_full_autograder():
     released = _autograded(RELEASE)
     assert released.keys() == _autograded(SOURCE).keys()
     for grade_id, cell in released.items():
-        for hidden in ("HIDDEN TESTS", "task_score", "notebook_grading", "prepare_autograding"):
+        for hidden in ("HIDDEN TESTS", "recorded_by_nbgrader", "notebook_grading", "prepare_autograding"):
             assert hidden not in cell.source, f"the students' {grade_id} shows {hidden!r}"
 
 
