@@ -1,9 +1,10 @@
 """What a check is, how one runs, and how a problem in the student's code becomes feedback.
 
 A check is data: its task, title, points, visibility, whether it ships to students, a concept hint
-(the misconception, the equation and the variable to revisit, in words: never code), and a property. The property is a hypothesis test (derandomized, few examples,
-no shrinking) whose first argument is a session: ``session.call(probe, **inputs)`` runs one probe
-on the student's code and returns plain arrays. The property judges them with numpy alone and
+(the misconception, the equation and the variable to revisit, in words: never code), and a property.
+The property is a hypothesis test (derandomized, few examples, no shrinking) whose first argument is
+a session: ``session.call(probe, **inputs)`` runs one probe on the student's code and returns plain
+arrays. The property judges them with numpy alone and
 raises :class:`~.judge.Failure` with feedback when they are wrong. Where the probe runs (a child
 process in the autograder, the student's own process for the public checks) is the session's
 business, never the check's.
