@@ -14,7 +14,6 @@ from ..public.judge import (
     Misconception,
     array,
     assert_close,
-    network_output,
 )
 from . import Group, ordered
 
@@ -47,16 +46,10 @@ def sample_guidance(
     run = runs[0]
     case = public.sample_case(inputs)
     public.check_steps(run, inputs, case)
-    labels = not sequential
-    cond = inputs["cond"]
-    null = np.zeros_like(cond)
     keep, mix = (c.astype(np.float64) for c in inputs["step_coefs"])
     for step in run["steps"]:
         t = step["t"]
-        x = step["x_t"]
-        t_batch = np.full(batch, t)
-        conditional = network_output(inputs["net"], x, t_batch, cond, labels)
-        unconditional = network_output(inputs["net"], x, t_batch, null, labels)
+        conditional, unconditional = public.estimates(inputs, step)
         expected = (1.0 + w) * conditional - w * unconditional
         wrong = [
             Misconception(

@@ -16,9 +16,7 @@ from ..public.judge import (
     binomial_bounds,
     case_text,
     fmt,
-    mean_bound,
     network_output,
-    variance_ratio_bounds,
 )
 from . import Group, ordered
 
@@ -50,30 +48,8 @@ def loss_value(session: Session, sequential: bool, num_steps: int, seed: int) ->
     run = runs[0]
     case = {"sequential": sequential, "T": num_steps, "data": inputs["data"]}
     call = public.single_call(run, inputs, case)
-    x0 = inputs["data"].astype(np.float64)
-    x_t, t = call["x_t"].astype(np.float64), call["t"]
-    if np.allclose(x_t, x0, rtol=1e-6, atol=1e-6):
-        raise Failure(
-            f"the network received the clean data x_0 ({case_text(case)}). This matches a known mistake, x_0 fed to "
-            "the network: it predicts the noise in x_t = add_noise(x_0, eps, t)."
-        )
-    if not (0 <= t.min() and t.max() < num_steps):
-        raise Failure(f"the network received timesteps outside [0, {num_steps - 1}] ({case_text(case)}).")
-    signal, spread = (
-        c.astype(np.float64)[t].reshape(batch, *([1] * (x0.ndim - 1))) for c in inputs["noise_coefs"]
-    )
-    eps = (x_t - signal * x0) / spread  # the noise that add_noise must have been given
-    n = eps.size
-    low, high = variance_ratio_bounds(n)
-    if abs(eps.mean()) > mean_bound(n) or not low <= eps.var() <= high:
-        named = ""
-        if abs(eps.mean() - 0.5) < 0.05 and abs(eps.var() - 1 / 12) < 0.02:
-            named = " This matches a known mistake, uniform noise: eps ~ N(0, I) is randn, not rand."
-        raise Failure(
-            f"the network's x_t is add_noise(x_0, eps, t) only for an eps of mean {fmt(eps.mean())} and variance "
-            f"{fmt(eps.var())}, but eps ~ N(0, I) ({case_text(case)}).{named} x_t must be "
-            "self.noise_scheduler.add_noise(data, eps, t) with eps = randn(data.shape)."
-        )
+    eps = public.drawn_noise(inputs, call, case)
+    x0, x_t, t = inputs["data"].astype(np.float64), call["x_t"].astype(np.float64), call["t"]
     prediction = network_output(inputs["net"], call["x_t"], t, call["cond"], labels=not sequential)
     squared = (prediction - eps) ** 2
     wrong = [

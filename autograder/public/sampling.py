@@ -151,6 +151,16 @@ def check_steps(run: dict[str, Any], inputs: dict[str, Any], case: dict[str, Any
     check_finite(sample, "generate_sample(cond)", case)
 
 
+def estimates(inputs: dict[str, Any], step: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The stand-in network's conditional and null-token (all zeros) estimates at one recorded step's x_t."""
+    cond, labels = inputs["cond"], not inputs["sequential"]
+    t_batch = np.full(len(cond), step["t"])
+    return (
+        network_output(inputs["net"], step["x_t"], t_batch, cond, labels),
+        network_output(inputs["net"], step["x_t"], t_batch, np.zeros_like(cond), labels),
+    )
+
+
 # ================================================================================= public checks
 SAMPLE_HINT = (
     "Sampling starts from standard normal x_T of shape (B, *input_shape), then runs the reverse step at t "
@@ -333,13 +343,9 @@ def sample_guidance_eq6(
     run = runs[0]
     case = sample_case(inputs)
     check_steps(run, inputs, case)
-    labels = not sequential
-    cond = inputs["cond"]
     for step in run["steps"]:
-        t, x = step["t"], step["x_t"]
-        t_batch = np.full(batch, t)
-        conditional = network_output(inputs["net"], x, t_batch, cond, labels)
-        unconditional = network_output(inputs["net"], x, t_batch, np.zeros_like(cond), labels)
+        t = step["t"]
+        conditional, unconditional = estimates(inputs, step)
         expected = (1.0 + w) * conditional - w * unconditional
         scale = (1.0 + w) * np.abs(conditional) + w * np.abs(unconditional)
         eps = array(step["eps"], "the noise estimate")

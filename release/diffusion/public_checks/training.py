@@ -233,6 +233,41 @@ def single_call(run: dict[str, Any], inputs: dict[str, Any], case: dict[str, Any
     return call
 
 
+def drawn_noise(inputs: dict[str, Any], call: dict[str, Any], case: dict[str, Any]) -> np.ndarray:
+    """The noise eps the student drew, read back from the network's x_t = signal[t] x_0 + spread[t] eps (the
+    stand-in add_noise's weights, which the judge chose); Failure unless x_t is noisy, t in range and eps
+    standard normal."""
+    x0 = inputs["data"].astype(np.float64)
+    x_t, t = call["x_t"].astype(np.float64), call["t"]
+    num_steps = len(inputs["noise_coefs"][0])
+    if np.allclose(x_t, x0, rtol=1e-6, atol=1e-6):
+        raise Failure(
+            f"the network received the clean data x_0 ({case_text(case)}). This matches a known mistake, x_0 fed "
+            "to the network: it takes the noisy x_t that the scheduler's forward process makes from x_0, the "
+            "noise and t, and learns to predict that noise."
+        )
+    if not (0 <= t.min() and t.max() < num_steps):
+        raise Failure(f"the network received timesteps outside [0, {num_steps - 1}] ({case_text(case)}).")
+    signal, spread = (
+        c.astype(np.float64)[t].reshape(len(x0), *([1] * (x0.ndim - 1))) for c in inputs["noise_coefs"]
+    )
+    eps = (x_t - signal * x0) / spread  # the noise that the scheduler's add_noise must have been given
+    n = eps.size
+    low, high = variance_ratio_bounds(n)
+    if abs(eps.mean()) > mean_bound(n) or not low <= eps.var() <= high:
+        named = ""
+        if abs(eps.mean() - 0.5) < 0.05 and abs(eps.var() - 1 / 12) < 0.02:
+            named = (
+                " This matches a known mistake, uniform noise: eps ~ N(0, I) is standard normal, not uniform."
+            )
+        raise Failure(
+            f"the network's x_t is the scheduler's add_noise(x_0, eps, t) only for an eps of mean {fmt(eps.mean())} "
+            f"and variance {fmt(eps.var())} over {n} elements, but eps ~ N(0, I) ({case_text(case)}): make x_t with "
+            f"the model's own scheduler, from standard normal noise of the data's shape.{named}"
+        )
+    return eps
+
+
 # ================================================================================= public checks: 2.2.1
 LOSS_ERRORS = (
     (
@@ -344,27 +379,8 @@ def loss_target_noise(session: Session, sequential: bool, num_steps: int, seed: 
     run = runs[0]
     case = {"sequential": sequential, "T": num_steps, "data": inputs["data"]}
     call = single_call(run, inputs, case)
-    x0 = inputs["data"].astype(np.float64)
-    x_t, t = call["x_t"].astype(np.float64), call["t"]
-    if np.allclose(x_t, x0, rtol=1e-6, atol=1e-6):
-        raise Failure(
-            f"the network received the clean data x_0 ({case_text(case)}); it takes the noisy x_t that the "
-            "scheduler's forward process makes from x_0, the noise and t, and learns to predict that noise."
-        )
-    if not (0 <= t.min() and t.max() < num_steps):
-        raise Failure(f"the network received timesteps outside [0, {num_steps - 1}] ({case_text(case)}).")
-    signal, spread = (
-        c.astype(np.float64)[t].reshape(batch, *([1] * (x0.ndim - 1))) for c in inputs["noise_coefs"]
-    )
-    eps = (x_t - signal * x0) / spread  # the noise that the scheduler's add_noise must have been given
-    n = eps.size
-    low, high = variance_ratio_bounds(n)
-    if abs(eps.mean()) > mean_bound(n) or not low <= eps.var() <= high:
-        raise Failure(
-            f"the network's x_t is the scheduler's add_noise(x_0, eps, t) only for an eps of mean {fmt(eps.mean())} "
-            f"and variance {fmt(eps.var())} over {n} elements, but eps ~ N(0, I) ({case_text(case)}): make x_t with "
-            "the model's own scheduler, from standard normal noise of the data's shape."
-        )
+    eps = drawn_noise(inputs, call, case)
+    t = call["t"]
     prediction = network_output(inputs["net"], call["x_t"], t, call["cond"], labels=not sequential)
     assert_close(
         np.asarray(run["loss"]),
