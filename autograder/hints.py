@@ -50,8 +50,8 @@ CODE_HINTS: dict[str, str] = {
     "2.3.1": (
         "In ImageGenerator.__init__: height, width, channels = self.data.images.shape[1:]; self.input_shape = "
         "(channels, height, width); self.condition_dim = len(self.class_ids) + 1 (labels 1..K, 0 the null token); "
-        "self.policy = DiffusionModel(self.input_shape, self.condition_dim, sequential=False, denoising_steps="
-        "denoising_steps, p_uncond=p_uncond, weights_path=weights_path, device=device, network=network)."
+        "self.policy = DiffusionModel(self.input_shape, self.condition_dim, sequential=False, noise_scheduler="
+        "noise_scheduler, p_uncond=p_uncond, weights_path=weights_path, device=device, network=network)."
     ),
     "2.4.1": (
         "make_windows: for each step n of episode [start, end), the condition is states[max(start, n-h+1 ... n)] "

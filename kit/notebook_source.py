@@ -520,8 +520,9 @@ def _part_2_3(nb: NotebookWriter) -> None:
         """
         in `ImageGenerator.__init__`, set `self.input_shape` = (C, H, W) of the images,
         `self.condition_dim` = K + 1, and `self.policy`, a `DiffusionModel(..., sequential=False)` built
-        with the constructor's arguments. A `condition_dim` that counts only the classes is the classic
-        bug here: label K would then be out of range.
+        with the `noise_scheduler` made just before and the constructor's other arguments. A
+        `condition_dim` that counts only the classes is the classic bug here: label K would then be out
+        of range.
         """,
     )
     nb.check("2.3.1")

@@ -189,6 +189,40 @@ def test_bad_model_arguments(kwargs, message):
         DiffusionModel(device="cpu", **kwargs)
 
 
+def test_noise_scheduler_given_is_the_one_used():
+    scheduler = NoiseScheduler(7, 1e-3, 0.05, device="cpu")
+    model = DiffusionModel((8, 2), 4, device="cpu", noise_scheduler=scheduler)
+    assert model.noise_scheduler is scheduler
+    same_steps = DiffusionModel((8, 2), 4, denoising_steps=7, device="cpu", noise_scheduler=scheduler)
+    assert same_steps.noise_scheduler is scheduler
+
+
+def test_without_a_scheduler_the_schedule_is_t_linear_steps():
+    assert DiffusionModel((8, 2), 4, device="cpu").noise_scheduler.num_steps == 100
+    scheduler = DiffusionModel((8, 2), 4, denoising_steps=12, device="cpu").noise_scheduler
+    reference = NoiseScheduler(12, device="cpu")
+    assert scheduler.num_steps == 12 and torch.equal(scheduler.betas, reference.betas)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"denoising_steps": 5}, "denoising_steps=5 but noise_scheduler has num_steps=7"),
+        ({"device": "meta"}, "noise_scheduler is on cpu but the model runs on meta"),
+    ],
+)
+def test_a_scheduler_that_disagrees_with_the_model_is_refused(kwargs, message):
+    scheduler = NoiseScheduler(7, device="cpu")
+    with pytest.raises(ValueError, match=message):
+        DiffusionModel((8, 2), 4, **{"device": "cpu", **kwargs}, noise_scheduler=scheduler)
+
+
+@pytest.mark.parametrize("steps", [0, -3, True, 2.0, "10"])
+def test_denoising_steps_must_be_a_positive_int(steps):
+    with pytest.raises(ValueError, match="denoising_steps must be an int >= 1"):
+        DiffusionModel((8, 2), 4, denoising_steps=steps, device="cpu")
+
+
 def test_device_cuda_without_gpu_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("a GPU is visible")

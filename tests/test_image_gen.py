@@ -15,10 +15,9 @@ from diffusion_models.computer_vision import (
     load_digits,
     plot_image,
     read_cifar10_folder,
-    scaled_linear_betas,
 )
 from diffusion_models.computer_vision.datasets import CIFAR10_FOLDER
-from diffusion_models.noise_scheduler import NoiseScheduler
+from diffusion_models.noise_scheduler import NoiseScheduler, scaled_linear_betas
 from matplotlib.figure import Figure
 
 CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -148,6 +147,8 @@ def test_task_2_3_1_sets_shapes_and_null_token(digits_generator):
     assert gen.condition_dim == 11, "10 digit classes + the null token 0"
     assert gen.policy.sequential is False
     assert gen.policy.noise_scheduler.num_steps == 6 and gen.policy.p_uncond == 0.2
+    stretched = NoiseScheduler(6, *scaled_linear_betas(6), device="cpu")
+    assert torch.equal(gen.policy.noise_scheduler.betas, stretched.betas), "the schedule stretched to T = 6"
 
 
 def test_short_schedules_are_stretched_to_reach_noise():

@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from diffusion_models import DiffusionModel
+from diffusion_models import DiffusionModel, scaled_linear_betas
 from diffusion_models.robotics import (
     PolicyConfig,
     RegressionPolicy,
     build_policy,
     generate_demonstrations,
     policy_dataset,
-    scaled_linear_betas,
 )
 
 TINY = PolicyConfig(down_dims=(8, 16), denoising_steps=10)
@@ -40,6 +39,15 @@ def test_the_diffusion_policy_has_the_homeworks_shapes():
 def test_scaled_betas_match_ddpm_at_1000_steps():
     assert scaled_linear_betas(1000) == pytest.approx((1e-4, 0.02))
     assert scaled_linear_betas(100) == pytest.approx((1e-3, 0.2))
+
+
+@pytest.mark.parametrize("regression", [False, True])
+def test_policies_sample_with_the_schedule_stretched_to_t(regression):
+    model = build_policy(4, 2, TINY, device="cpu", regression=regression)
+    beta_start, beta_end = scaled_linear_betas(TINY.denoising_steps)
+    betas = model.noise_scheduler.betas
+    assert model.noise_scheduler.num_steps == TINY.denoising_steps
+    assert float(betas[0]) == pytest.approx(beta_start) and float(betas[-1]) == pytest.approx(beta_end)
 
 
 def test_horizons_the_network_cannot_take_fail_early():

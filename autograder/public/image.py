@@ -20,7 +20,7 @@ import contextlib
 import inspect
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -87,11 +87,20 @@ def stand_ins(ctx: ProbeContext, per_class: int, seed: int) -> Iterator[list[dic
             records.append(record)
             super().__init__(*args, **kwargs)
 
-    def scheduler(
-        num_steps: int, beta_start: float = 1e-4, beta_end: float = 0.02, device: Any = None
-    ) -> Any:
-        where = ctx.device if device is None else ctx.torch.device(device)
-        return AffineScheduler(stand_in_schedule(int(num_steps), float(beta_start), float(beta_end)), where)
+    def scheduler_from(origin: str) -> Callable[..., Any]:
+        """A NoiseScheduler stand-in factory whose schedules remember who built them."""
+
+        def scheduler(
+            num_steps: int, beta_start: float = 1e-4, beta_end: float = 0.02, device: Any = None
+        ) -> Any:
+            where = ctx.device if device is None else ctx.torch.device(device)
+            built = AffineScheduler(
+                stand_in_schedule(int(num_steps), float(beta_start), float(beta_end)), where
+            )
+            built.origin = origin
+            return built
+
+        return scheduler
 
     saved = {
         (image_gen, "load_digits"): image_gen.load_digits,
@@ -102,8 +111,8 @@ def stand_ins(ctx: ProbeContext, per_class: int, seed: int) -> Iterator[list[dic
     }
     image_gen.load_digits = lambda *args, **kwargs: _stand_in_dataset(ctx, "digits", per_class, seed)
     image_gen.load_cifar10 = lambda *args, **kwargs: _stand_in_dataset(ctx, "cifar10", per_class, seed)
-    image_gen.NoiseScheduler = scheduler
-    model_module.NoiseScheduler = scheduler
+    image_gen.NoiseScheduler = scheduler_from("ImageGenerator")
+    model_module.NoiseScheduler = scheduler_from("DiffusionModel's default")
     image_gen.DiffusionModel = RecordedModel
     try:
         yield records
@@ -146,6 +155,7 @@ def _describe(ctx: ProbeContext, generator: Any, network: Any) -> dict[str, Any]
             p_uncond=_plain(getattr(policy, "p_uncond", None)),
             device=str(getattr(policy, "device", "")),
             network_given=network is not None and getattr(policy, "noise_pred_net", None) is network,
+            scheduler_origin=getattr(getattr(policy, "noise_scheduler", None), "origin", None),
         )
     return described
 
@@ -465,7 +475,8 @@ def image_datasets(session: Session, choice: tuple[str, list[Any] | None, int | 
 
 @check(
     "2.3.1",
-    "the constructor's denoising_steps, p_uncond, device, network and weights_path reach the DiffusionModel",
+    "the noise_scheduler built for denoising_steps and the constructor's p_uncond, device, network and "
+    "weights_path reach the DiffusionModel",
     points=1,
     hint=IMAGE_HINT,
     public=True,
@@ -479,8 +490,14 @@ def image_arguments(session: Session, denoising_steps: int, p_uncond: float) -> 
     if out["raised"] is not None or not out["models"]:
         judge_shapes(out, expected_shape("digits", None), 10, case)
     record = out["models"][0]
+    if out.get("scheduler_origin") != "ImageGenerator":
+        raise Failure(
+            f"ImageGenerator(denoising_steps={denoising_steps}) built its DiffusionModel without the "
+            f"noise_scheduler the constructor builds (the model's schedule came from "
+            f"{out.get('scheduler_origin') or 'elsewhere'}; {case_text(case)}): the schedule stretched to T "
+            "steps exists only in that scheduler, so pass it on to the DiffusionModel."
+        )
     wanted = {
-        "denoising_steps": denoising_steps,
         "p_uncond": p_uncond,
         "device": out["device_given"],
         "network": out["network"],

@@ -27,3 +27,13 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
             f"device={device!r} asks for CUDA but no CUDA GPU is visible: pass device='cpu' or None"
         )
     return resolved
+
+
+def same_device(a: torch.device, b: torch.device) -> bool:
+    """Whether two devices are the same place: 'cuda' and 'cuda:0' are, when GPU 0 is the current one."""
+    if a.type != b.type:
+        return False
+    if a.type != "cuda":
+        return a.index == b.index or a.index is None or b.index is None
+    current = torch.cuda.current_device() if torch.cuda.is_available() else 0
+    return (current if a.index is None else a.index) == (current if b.index is None else b.index)

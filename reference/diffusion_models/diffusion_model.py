@@ -17,12 +17,12 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .device import resolve_device
+from .device import resolve_device, same_device
 from .ema import ExponentialMovingAverage
 from .networks import build_network
 from .noise_scheduler import NoiseScheduler
 from .randomness import rand, randint, randn
-from .validation import check_class_labels, check_condition_vectors, check_same_batch
+from .validation import check_class_labels, check_condition_vectors, check_positive_int, check_same_batch
 
 
 class DiffusionModel:
@@ -33,11 +33,13 @@ class DiffusionModel:
         condition_dim: sequential: size of the float condition vector; images: number of classes + 1,
             label 0 being the null token.
         sequential: True for the 1D U-Net over action sequences, False for the 2D image U-Net.
-        denoising_steps: T, the number of diffusion steps.
+        denoising_steps: T, the number of diffusion steps; None = the noise_scheduler's, or 100.
         p_uncond: probability of replacing a sample's condition by the null token in training.
         weights_path: a checkpoint from :meth:`save_weights` to load.
         device: where the network runs; None = CUDA when available, else CPU.
         network: an ``nn.Module`` to use instead of the built-in U-Net, called as ``net(x_t, t, cond)``.
+        noise_scheduler: the schedule to train and sample with, on ``device``; None = DDPM's linear
+            schedule over T = denoising_steps steps (``NoiseScheduler(T)``).
     """
 
     def __init__(
@@ -45,26 +47,26 @@ class DiffusionModel:
         input_shape: Sequence[int],
         condition_dim: int,
         sequential: bool = True,
-        denoising_steps: int = 100,
+        denoising_steps: int | None = None,
         p_uncond: float = 0.2,
         weights_path: str | Path | None = None,
         device: str | torch.device | None = None,
         network: nn.Module | None = None,
+        noise_scheduler: NoiseScheduler | None = None,
     ) -> None:
         self.input_shape = tuple(int(s) for s in input_shape)
         expected_rank = 2 if sequential else 3
         if len(self.input_shape) != expected_rank or min(self.input_shape, default=0) < 1:
             layout = "(horizon, action_dim)" if sequential else "(C, H, W)"
             raise ValueError(f"input_shape must be {layout} of positive sizes, got {tuple(input_shape)}")
-        if isinstance(condition_dim, bool) or not isinstance(condition_dim, int) or condition_dim < 1:
-            raise ValueError(f"condition_dim must be a positive int, got {condition_dim!r}")
+        check_positive_int(condition_dim, "condition_dim")
         if not 0.0 <= float(p_uncond) <= 1.0:
             raise ValueError(f"p_uncond is a probability and must lie in [0, 1], got {p_uncond!r}")
         self.condition_dim = condition_dim
         self.sequential = sequential
         self.p_uncond = float(p_uncond)
         self.device = resolve_device(device)
-        self.noise_scheduler = NoiseScheduler(denoising_steps, device=self.device)
+        self.noise_scheduler = self._scheduler(noise_scheduler, denoising_steps)
         if network is None:
             network = build_network(self.input_shape, condition_dim, sequential)
         self.noise_pred_net = network.to(self.device)
@@ -73,6 +75,27 @@ class DiffusionModel:
             self.load_weights(weights_path)
 
     # ------------------------------------------------------------------ input checks (given)
+    def _scheduler(
+        self, noise_scheduler: NoiseScheduler | None, denoising_steps: int | None
+    ) -> NoiseScheduler:
+        """The schedule given, checked against denoising_steps and the device; else T linear steps."""
+        if noise_scheduler is None:
+            steps = 100 if denoising_steps is None else check_positive_int(denoising_steps, "denoising_steps")
+            return NoiseScheduler(steps, device=self.device)
+        steps = getattr(noise_scheduler, "num_steps", None)
+        if denoising_steps is not None and denoising_steps != steps:
+            raise ValueError(
+                f"denoising_steps={denoising_steps!r} but noise_scheduler has num_steps={steps!r}: "
+                "give one of them, or the same T to both"
+            )
+        where = getattr(noise_scheduler, "device", None)
+        if where is not None and not same_device(torch.device(where), self.device):
+            raise ValueError(
+                f"noise_scheduler is on {where} but the model runs on {self.device}: build it with "
+                f"NoiseScheduler(..., device={str(self.device)!r})"
+            )
+        return noise_scheduler
+
     def _check_batch(self, data: torch.Tensor | None, cond: torch.Tensor) -> torch.Tensor:
         """Validate cond (and data) on the host, before any kernel; return cond on self.device."""
         if self.sequential:

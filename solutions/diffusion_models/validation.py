@@ -13,6 +13,16 @@ import torch
 NULL_TOKEN_HINT = "condition_dim must be number of classes + 1: 0 is the null token"
 
 
+def check_positive_int(value: int, name: str) -> int:
+    """A count such as T, a horizon or a number of samples: an int (or NumPy integer) >= 1, not a bool.
+
+    Returns it as a Python int; raises ``ValueError`` naming ``name`` otherwise.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
 def check_class_labels(cond: torch.Tensor, condition_dim: int, name: str = "cond") -> None:
     """Class labels must be integers in [0, condition_dim); label 0 is the null token."""
     if not isinstance(cond, torch.Tensor):

@@ -97,7 +97,7 @@ SHAPES = """        height, width, channels = self.data.images.shape[1:]
             self.input_shape,
             self.condition_dim,
             sequential=False,
-            denoising_steps=denoising_steps,
+            noise_scheduler=noise_scheduler,
             p_uncond=p_uncond,
             weights_path=weights_path,
             device=device,
@@ -511,6 +511,14 @@ BUGS: tuple[Mutant, ...] = (
         "hard-coded number of classes",
     ),
     bug("image-drops-network", "2.3.1", IG, "            network=network,\n", "", "network"),
+    bug(
+        "image-schedule-by-steps",
+        "2.3.1",
+        IG,
+        "noise_scheduler=noise_scheduler,",
+        "denoising_steps=denoising_steps,",
+        "noise_scheduler",
+    ),
     # ---------------------------------------------------------------- 2.4.1
     bug(
         "windows-actions-one-late",
@@ -664,7 +672,7 @@ REWRITES: tuple[Mutant, ...] = (
                 "            device=device,\n"
                 "            weights_path=weights_path,\n"
                 "            p_uncond=p_uncond,\n"
-                "            denoising_steps=denoising_steps,\n"
+                "            noise_scheduler=noise_scheduler,\n"
                 "            sequential=False,\n"
                 "        )\n",
             ),

@@ -22,8 +22,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
+from ..device import resolve_device
 from ..diffusion_model import DiffusionModel
 from ..noise_scheduler import NoiseScheduler, scaled_linear_betas
+from ..validation import check_positive_int
 from .augment import augment
 from .datasets import LabelledImages, load_cifar10, load_digits, resize_images, select_classes
 from .plotting import plot_image
@@ -110,9 +112,13 @@ class ImageGenerator:
             image_size=image_size,
             batch_size=batch_size,
         )
+        # A linear schedule over T = denoising_steps whose x_{T-1} is pure noise (the spec's at T = 1000).
+        noise_scheduler = NoiseScheduler(
+            denoising_steps, *scaled_linear_betas(denoising_steps), device=resolve_device(device)
+        )
         # self.data.images is (N, H, W, C) uint8 and self.class_ids holds the K classes kept. The model
-        # takes labels 1..K and the null token 0; pass it denoising_steps, p_uncond, weights_path, device
-        # and network as given to this constructor.
+        # takes labels 1..K and the null token 0; pass it the noise_scheduler above, and p_uncond,
+        # weights_path, device and network as given to this constructor.
 
         height, width, channels = self.data.images.shape[1:]
         self.input_shape = (channels, height, width)
@@ -121,17 +127,11 @@ class ImageGenerator:
             self.input_shape,
             self.condition_dim,
             sequential=False,
-            denoising_steps=denoising_steps,
+            noise_scheduler=noise_scheduler,
             p_uncond=p_uncond,
             weights_path=weights_path,
             device=device,
             network=network,
-        )
-
-        # A linear schedule for T steps whose x_{T-1} is pure noise (the spec's default at T = 1000).
-        beta_start, beta_end = scaled_linear_betas(denoising_steps)
-        self.policy.noise_scheduler = NoiseScheduler(
-            denoising_steps, beta_start, beta_end, self.policy.device
         )
 
     # ------------------------------------------------------------------ data
@@ -208,8 +208,7 @@ class ImageGenerator:
     # ------------------------------------------------------------------ sampling
     def generated_labels(self, num_samples: int = 8, class_label: int | str | None = None) -> np.ndarray:
         """(N,) dataset class numbers of the images :meth:`generate_images` returns, in its order."""
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(f"num_samples must be an int >= 1, got {num_samples!r}")
+        check_positive_int(num_samples, "num_samples")
         if class_label is None:
             return np.repeat(np.asarray(self.class_ids, dtype=np.int64), num_samples)
         return np.full(num_samples, self.class_ids[self.condition_of(class_label) - 1], dtype=np.int64)

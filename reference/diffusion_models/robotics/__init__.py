@@ -14,7 +14,7 @@ from .evaluation import EVAL_SEED_OFFSET, rollout_episodes
 from .expert import LEFT, RIGHT, ScriptedExpert, generate_demonstrations, passing_side
 from .normalizer import Normalizer
 from .plotting import outcome, plot_trajectories
-from .policy import PolicyConfig, RegressionPolicy, build_policy, policy_dataset, scaled_linear_betas
+from .policy import PolicyConfig, RegressionPolicy, build_policy, policy_dataset
 from .replay_buffer import ReplayBuffer, load_replay_buffer, save_replay_buffer
 from .rollout import Rollout, rollout
 from .windows import check_horizons, make_windows
@@ -43,5 +43,4 @@ __all__ = [
     "rollout",
     "rollout_episodes",
     "save_replay_buffer",
-    "scaled_linear_betas",
 ]

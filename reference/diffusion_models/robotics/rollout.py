@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from ..validation import check_positive_int
 from .normalizer import Normalizer
 from .windows import check_horizons
 
@@ -99,8 +100,7 @@ def rollout(
         truncates, or after ``max_steps`` actions, even in the middle of a plan.
     """
     check_horizons(state_horizon, action_horizon, num_actions)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-        raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
+    check_positive_int(max_steps, "max_steps")
     observation, info = env.reset(seed=seed)
     history = deque([observation] * state_horizon, maxlen=state_horizon)  # h x (S,), padded at the start
     # per executed step append to states, actions, rewards (keep `observation` and `info` the last

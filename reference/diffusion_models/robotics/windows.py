@@ -10,18 +10,20 @@ every step of every episode gives exactly one window, and no window mixes two ep
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
+from ..validation import check_positive_int
 from .replay_buffer import check_episodes
 
 
 def check_horizons(state_horizon: int, action_horizon: int, num_actions: int | None = None) -> None:
     """ValueError naming the argument unless 1 <= state_horizon, 1 <= num_actions <= action_horizon."""
-    for name, value in (("state_horizon", state_horizon), ("action_horizon", action_horizon)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    check_positive_int(state_horizon, "state_horizon")
+    check_positive_int(action_horizon, "action_horizon")
     if num_actions is not None:
-        if isinstance(num_actions, bool) or not isinstance(num_actions, (int, np.integer)):
+        if isinstance(num_actions, bool) or not isinstance(num_actions, numbers.Integral):
             raise ValueError(f"num_actions must be an int, got {num_actions!r}")
         if not 1 <= num_actions <= action_horizon:
             raise ValueError(

@@ -9,7 +9,7 @@ plot_image         a labelled grid of images
 
 from .augment import AUGMENTATIONS, augment
 from .datasets import LabelledImages, load_cifar10, load_digits, read_cifar10_folder, select_classes
-from .image_gen import ImageGenerator, images_to_tensor, scaled_linear_betas, tensor_to_images
+from .image_gen import ImageGenerator, images_to_tensor, tensor_to_images
 from .plotting import plot_image
 
 __all__ = [
@@ -22,7 +22,6 @@ __all__ = [
     "load_digits",
     "plot_image",
     "read_cifar10_folder",
-    "scaled_linear_betas",
     "select_classes",
     "tensor_to_images",
 ]

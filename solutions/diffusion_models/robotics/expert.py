@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_positive_int
 from .environment import PlanarReachConfig, PlanarReachEnv
 from .replay_buffer import ReplayBuffer
 
@@ -93,8 +94,7 @@ def generate_demonstrations(
     Returns:
         a ReplayBuffer: states (N, 4) observed before each action, actions (N, 2), episode_ends (E,).
     """
-    if isinstance(num_episodes, bool) or not isinstance(num_episodes, int) or num_episodes < 1:
-        raise ValueError(f"num_episodes must be a positive int, got {num_episodes!r}")
+    check_positive_int(num_episodes, "num_episodes")
     env = PlanarReachEnv(config)
     states, actions, ends = [], [], []
     for episode in range(num_episodes):

@@ -11,7 +11,7 @@ import torch
 
 from .device import resolve_device
 from .randomness import randn
-from .validation import check_same_batch, check_timestep, check_timesteps
+from .validation import check_positive_int, check_same_batch, check_timestep, check_timesteps
 
 
 class NoiseScheduler:
@@ -30,8 +30,7 @@ class NoiseScheduler:
         beta_end: float = 0.02,
         device: str | torch.device | None = None,
     ) -> None:
-        if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
-            raise ValueError(f"num_steps must be an int >= 1, got {num_steps!r}")
+        check_positive_int(num_steps, "num_steps")
         for name, beta in (("beta_start", beta_start), ("beta_end", beta_end)):
             if not 0.0 < float(beta) < 1.0:
                 raise ValueError(f"{name} must lie in (0, 1), got {beta!r}")
@@ -121,8 +120,7 @@ def scaled_linear_betas(num_steps: int) -> tuple[float, float]:
     both ends by 1000 / T keeps alpha_bar_{T-1} near 4e-5 for any T (Nichol & Dhariwal 2021, Sec. 3.2;
     improved-diffusion's ``get_named_beta_schedule("linear", T)``); at T = 1000 it is the spec's default.
     """
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"num_steps must be an int >= 1, got {num_steps!r}")
+    num_steps = check_positive_int(num_steps, "num_steps")
     scale = 1000.0 / num_steps
     beta_end = min(0.02 * scale, 0.999)
     return min(1e-4 * scale, beta_end), beta_end

@@ -105,23 +105,15 @@ class ProbeContext:
         network: Any,
     ) -> Any:
         """The student's DiffusionModel around a stand-in scheduler and network (other tasks kept out)."""
-        module = self.module("diffusion_model")
-        original = module.NoiseScheduler
-        module.NoiseScheduler = lambda *args, **kwargs: scheduler
-        try:
-            model = module.DiffusionModel(
-                tuple(input_shape),
-                int(condition_dim),
-                sequential=bool(sequential),
-                denoising_steps=int(scheduler.num_steps),
-                p_uncond=float(p_uncond),
-                device=self.device,
-                network=network,
-            )
-        finally:
-            module.NoiseScheduler = original
-        model.noise_scheduler = scheduler
-        return model
+        return self.module("diffusion_model").DiffusionModel(
+            tuple(input_shape),
+            int(condition_dim),
+            sequential=bool(sequential),
+            p_uncond=float(p_uncond),
+            device=self.device,
+            network=network,
+            noise_scheduler=scheduler,
+        )
 
 
 def run_probe(ctx: ProbeContext, name: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import TensorDataset
 
+from ..device import resolve_device
 from ..diffusion_model import DiffusionModel
 from ..networks import ConditionalUNet1D
 from ..noise_scheduler import NoiseScheduler, scaled_linear_betas
@@ -77,18 +78,18 @@ def build_policy(
     condition_dim = config.state_horizon * state_dim
     network = ConditionalUNet1D(action_dim, condition_dim, down_dims=config.down_dims)
     network.check_input_shape((config.action_horizon, action_dim))
+    steps = config.denoising_steps
+    scheduler = NoiseScheduler(steps, *scaled_linear_betas(steps), device=resolve_device(device))
     cls = RegressionPolicy if regression else DiffusionModel
     model = cls(
         (config.action_horizon, action_dim),
         condition_dim,
         sequential=True,
-        denoising_steps=config.denoising_steps,
         p_uncond=config.p_uncond,
         device=device,
         network=network,
+        noise_scheduler=scheduler,
     )
-    beta_start, beta_end = scaled_linear_betas(config.denoising_steps)
-    model.noise_scheduler = NoiseScheduler(config.denoising_steps, beta_start, beta_end, device=model.device)
     return model
 
 
