@@ -44,6 +44,7 @@ def test_the_untouched_release_scores_zero_with_not_implemented_per_task():
         assert any(f.startswith(f"not implemented: task {task} ") for f in feedback), feedback
 
 
+@pytest.mark.slow
 def test_grading_twice_gives_the_same_scores_and_feedback(tmp_path):
     grader = shared_grader()
     buggy = mutated(tmp_path, BUGS[0], next(b for b in BUGS if b.tasks == ("2.2.3",)))
@@ -89,6 +90,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_the_command_line_prints_a_table_writes_results_and_exits_0(tmp_path):
     results = tmp_path / "results.json"
     done = _cli(

@@ -50,6 +50,7 @@ def _fake_autograder_root(root: Path, autograder_zip: Path, package: Path) -> Pa
     [(REFERENCE_DIR / "diffusion_models", True), (RELEASE_DIR / "diffusion_models", False)],
     ids=["reference", "stub"],
 )
+@pytest.mark.slow
 def test_run_autograder_grades_the_submission_into_results_json(
     package, full_marks, autograder_zip, tmp_path
 ):

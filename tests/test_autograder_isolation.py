@@ -64,6 +64,7 @@ def test_a_crash_in_one_task_costs_only_that_task(tmp_path):
     assert "did your code call sys.exit or os._exit" in feedback and "segmentation fault" in feedback
 
 
+@pytest.mark.slow
 def test_a_hang_costs_only_the_checks_it_touched(tmp_path):
     loop = hostile(
         "infinite-loop-in-dropout", "diffusion_model.py", DROP, "        while True:\n            pass\n"
@@ -108,6 +109,7 @@ def test_printing_or_writing_fake_results_and_patching_the_grader_change_nothing
     assert json.loads(results.read_text())["score"] == report.score < 20
 
 
+@pytest.mark.slow
 def test_the_grader_itself_never_imports_the_students_package_nor_torch():
     probe = (
         "import sys; from pathlib import Path; from autograder.grader import Grader\n"

@@ -67,6 +67,7 @@ def _pytest_in(folder: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_pytest_in_the_release_passes_on_the_reference_and_fails_on_the_stubs(tmp_path):
     release, _ = build(tmp_path)
     stubs = _pytest_in(release)

@@ -39,6 +39,7 @@ def _grade(submission: Path, out: Path, *options: str) -> tuple[subprocess.Compl
 
 
 # The reference's JUnit file is read back in tests/test_ci_workflows.py (the grader workflow's output).
+@pytest.mark.slow
 def test_the_stubs_junit_round_trips_and_a_score_below_fail_under_exits_1(tmp_path):
     done, results, junit = _grade(RELEASE_DIR, tmp_path, "--fail-under", "0.5")
     assert done.returncode == 1 and "below --fail-under 0.5" in done.stderr, done.stderr[-3000:]
@@ -49,6 +50,7 @@ def test_the_stubs_junit_round_trips_and_a_score_below_fail_under_exits_1(tmp_pa
     assert "## Autograder: 0/100 points" in summary and summary.count("not implemented |") == 10
 
 
+@pytest.mark.slow
 def test_a_bugs_junit_round_trips_and_a_score_above_fail_under_exits_0(tmp_path):
     submission = mutated(tmp_path / "bug", BUG)
     done, results, junit = _grade(
@@ -61,6 +63,7 @@ def test_a_bugs_junit_round_trips_and_a_score_above_fail_under_exits_0(tmp_path)
     assert failed and {case.classname for case in failed} == {"2.1.2"}
 
 
+@pytest.mark.slow
 def test_a_score_exactly_at_fail_under_exits_0(tmp_path):
     done, results, _ = _grade(RELEASE_DIR, tmp_path, "--groups", "scheduler", "--fail-under", "0")
     assert done.returncode == 0 and json.loads(results.read_text())["score"] == 0, done.stderr[-3000:]
@@ -179,6 +182,7 @@ def test_both_command_lines_refuse_what_they_cannot_do():
     assert done.returncode == 2 and "GITHUB_OUTPUT" in done.stderr
 
 
+@pytest.mark.slow
 def test_public_checks_on_a_package_that_does_not_import_fail_every_check_with_the_reason(tmp_path):
     folder = student_folder(tmp_path / "repo", solved=False)
     (folder / "diffusion_models" / "__init__.py").write_text("raise RuntimeError('broken on purpose')\n")

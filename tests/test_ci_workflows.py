@@ -109,6 +109,7 @@ def _step(workflow: Path, job: str, step_id: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- the student's
+@pytest.mark.slow
 def test_the_student_workflow_reports_the_public_points_per_task_as_the_autograder_grades_them(tmp_path):
     repo = student_folder(tmp_path / "repo", solved=True)
     job = run_github_job(STUDENT_WORKFLOW, STUDENT_JOB, repo, tmp_path / "runner")
@@ -134,6 +135,7 @@ def test_the_student_workflow_reports_the_public_points_per_task_as_the_autograd
     assert f"Public checks: {PUBLIC_POINTS:g}/{PUBLIC_POINTS:g} points" in job.summary
 
 
+@pytest.mark.slow
 def test_the_student_workflow_fails_on_the_stubs_and_lists_each_task_as_not_implemented(tmp_path):
     repo = student_folder(tmp_path / "repo", solved=False)
     job = run_github_job(STUDENT_WORKFLOW, STUDENT_JOB, repo, tmp_path / "runner")
@@ -154,6 +156,7 @@ def test_the_public_only_grading_fails_loudly_without_the_hidden_checks_when_the
 
 
 # ---------------------------------------------------------------------------------------- the instructor's
+@pytest.mark.slow
 def test_the_grader_workflow_grades_with_every_check_and_leaves_results_and_junit(tmp_path):
     grader = tmp_path / "grader"  # the private grader repository: a copy of the kit's grading part
     for part in ("autograder", "release"):
@@ -190,6 +193,7 @@ def test_the_grader_workflow_checks_out_the_student_repository_with_the_document
 
 
 # ---------------------------------------------------------------------------------------- GitLab
+@pytest.mark.slow
 def test_the_gitlab_job_fails_on_the_stubs_and_leaves_a_junit_report(tmp_path):
     repo = student_folder(tmp_path / "repo", solved=False)
     shutil.copy2(GITLAB_PIPELINE, repo / ".gitlab-ci.yml")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from kit import demo
 
 
+@pytest.mark.slow
 def test_demo_writes_grids_sweep_plot_and_metrics(tmp_path):
     out = tmp_path / "images"
     argv = ["--epochs", "1", "--denoising-steps", "3", "--samples-per-class", "3", "--guidance", "0", "2"]

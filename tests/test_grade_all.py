@@ -249,6 +249,7 @@ def test_a_worker_that_dies_is_replaced_and_its_submission_graded(here):
     assert [float(row["score"]) for row in _rows(out).values()] == [FULL, 0.0, FULL, 0.0]
 
 
+@pytest.mark.slow
 def test_relative_folders_as_make_grade_all_passes_them(here):
     """`make grade-all` runs ``grade-all SUBMISSIONS --out out/class`` from the repository: relative paths
     must reach the children, which work in folders under the output folder."""

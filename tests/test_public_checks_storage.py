@@ -19,6 +19,7 @@ RUNS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", RUNS)
 def test_the_public_checks_leave_no_hypothesis_folder_behind(tmp_path, how):
     folder = student_folder(tmp_path / "student", solved=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from kit import robot_demo
 
 
+@pytest.mark.slow
 def test_robot_demo_writes_metrics_and_figures(tmp_path):
     threads = torch.get_num_threads()
     try:

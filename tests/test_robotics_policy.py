@@ -73,6 +73,7 @@ def test_policy_dataset_is_normalized_windows():
     )
 
 
+@pytest.mark.slow
 def test_the_mse_baseline_averages_two_modes():
     """Half the targets are +0.8, half -0.8, under the same condition: MSE's optimum is their mean, 0."""
     torch.manual_seed(0)
