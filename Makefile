@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 test: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 
 # The unit and property tests without the end-to-end runs marked slow (nbgrader, notebooks, batches).
 test-fast: setup
