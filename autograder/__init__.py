@@ -2,7 +2,8 @@
 
     python -m autograder grade SUBMISSION [--results results.json] [--device auto|cpu|cuda]
 
-Layout, by who may read each line (students hold public/ and nothing else):
+Layout, by who may read each line (students hold public/ and nothing else; README.md orders it by
+pipeline stage):
     public/        the checks that ship to students (one module per task group: its probes and
                    public checks, which judge properties of the output, with concept hints), the
                    judge's numeric helpers, the stand-ins; copied by
@@ -12,9 +13,11 @@ Layout, by who may read each line (students hold public/ and nothing else):
                    oracles that name known mistakes (window indices, the rollout replay)
     closed_forms   the judge's float64 maths, the spec's linear schedule among them
     policy, hints  the instructor's hint level (none / concept / code) and the code-level hints
-    server, wire   what runs in the child processes beside student code, and their messages
-    sandbox        the grader's side of the children: zygote, per-group sessions, limits
+    sandbox/       where student code runs: the grader's side (host: the zygote's handle, per-group
+                   sessions, limits), the child's side (child), their messages (wire), the fences
+                   (confine, cgroups, watchdog); README.md there: fences, limits, guarantees
     submission     finding and copying the student's diffusion_models/
     grader, report, cli   orchestration, results.json and the table, the command line
+    classroom/     grade-all: a whole class in parallel workers, grades.csv, summary.png
     gradescope     building the Gradescope autograder zip
 """

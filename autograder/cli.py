@@ -19,7 +19,7 @@ never imports the hidden ones (:mod:`autograder.checks`). Its exit statuses:
        of 0 and the reason), or a check hit an error of the grader's own; whatever the score
 
 ``grade-all`` grades a folder of submissions in parallel and can be stopped and resumed
-(:mod:`autograder.batch`). It exits 0 when every submission was graded, 1 when some could not be
+(:mod:`autograder.classroom.batch`). It exits 0 when every submission was graded, 1 when some could not be
 (their rows in grades.csv say ``error``), 3 when the grader's own files changed under it, 130 when
 it was stopped.
 """
@@ -92,7 +92,7 @@ def _title(args: argparse.Namespace) -> str:
 
 
 def _grade_all(args: argparse.Namespace) -> int:
-    from .batch import Batch
+    from .classroom.batch import Batch
 
     if args.workers < 1 or args.threads < 1 or args.time_scale <= 0:
         print("--workers and --threads must be at least 1, --time-scale above 0", file=sys.stderr)

@@ -23,7 +23,7 @@ from .hints import at_level
 from .policy import hint_level
 from .public.core import Check, Outcome, gated, run_check
 from .report import Report
-from .sandbox import ChildSession, Limits, Zygote
+from .sandbox import ChildSession, Limits, ZygoteHandle
 from .submission import SubmissionError, copy_given, prepare_submission
 
 if TYPE_CHECKING:
@@ -100,18 +100,18 @@ class Grader:
         self.protected = tuple(Path(p) for p in protected)  # besides the repository: no child reads these
         self.tmp_root = tmp_root
         self.memory_mb = memory_mb  # replaces every group's memory limit (a small CI machine, a big GPU box)
-        self._zygote: Zygote | None = None
+        self._zygote: ZygoteHandle | None = None
         self.sandbox: dict[str, Any] = {}  # the fences the last child was held by (grade-all records them)
         self._given = Path(tempfile.mkdtemp(prefix="given-", dir=tmp_root))
         self.given = copy_given(self._given)
 
     @property
-    def zygote(self) -> Zygote:
+    def zygote(self) -> ZygoteHandle:
         if self._zygote is not None and not self._zygote.alive:
             self._zygote.close()
             self._zygote = None
         if self._zygote is None:
-            self._zygote = Zygote(
+            self._zygote = ZygoteHandle(
                 python=self.python,
                 threads=self.threads,
                 protected=self.protected,

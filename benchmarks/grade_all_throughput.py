@@ -1,6 +1,6 @@
 """Throughput of ``python -m autograder grade-all``: submissions graded per minute on two CPU cores.
 
-    flock /tmp/cpu-heavy.lock .venv/bin/python benchmarks/grade_all_throughput.py [--count 40] [--workers 1 2]
+    .venv/bin/python benchmarks/grade_all_throughput.py [--count 40] [--workers 1 2]
 
 Builds a class of ``--count`` zips as collect_submission.sh makes them, a share ``--reference-share`` of
 them the reference solution (every check runs to the end: the slowest case) and the rest the stubs

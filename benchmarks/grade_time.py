@@ -1,6 +1,6 @@
 """Time the grading of the reference, start to finish, on two CPU cores.
 
-    flock /tmp/cpu-heavy.lock .venv/bin/python benchmarks/grade_time.py [--repeat 3] [--submission reference]
+    .venv/bin/python benchmarks/grade_time.py [--repeat 3] [--submission reference]
 
 Each run is a fresh ``python -m autograder grade SUBMISSION --device cpu`` process, pinned to two cores
 with ``taskset`` where it exists, timed from its start to its exit as Gradescope runs it. Prints each

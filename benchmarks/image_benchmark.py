@@ -1,6 +1,6 @@
 """The reference image generator against a diffusers baseline, on the same digits, batch and schedule.
 
-    flock /tmp/cpu-heavy.lock .venv/bin/python benchmarks/image_benchmark.py     # about 8 minutes on 2 cores
+    .venv/bin/python benchmarks/image_benchmark.py     # about 8 minutes on 2 cores
 
 Reference: ``ImageGenerator("digits")`` of ``reference/`` (the kit's ClassConditionalUNet2D, its
 ``compute_loss_on_batch`` and ``generate_sample``). Baseline: diffusers' ``UNet2DModel`` of a similar

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.batch import _safe_id
+from autograder.classroom.batch import safe_id
 from autograder.submission import SubmissionError, find_package, unpack
 
 ASSIGNMENT = "diffusion"
@@ -28,7 +28,7 @@ def collect_zips(zips: Path, course: Path) -> dict[str, str]:
     ("" when it was unpacked)."""
     outcome: dict[str, str] = {}
     for archive in sorted(p for p in Path(zips).iterdir() if p.suffix.lower() == ".zip" and p.is_file()):
-        student = _safe_id(archive.stem)
+        student = safe_id(archive.stem)
         target = course / "submitted" / student / ASSIGNMENT
         with tempfile.TemporaryDirectory(prefix="collect-") as scratch:
             try:

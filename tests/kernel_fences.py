@@ -1,7 +1,7 @@
 """Which fences this platform has, found without the grader: the fence tests' own judge of "can it be fenced".
 
-The grader decides what to raise from its own probes (autograder/confine.py); a test that asked those
-probes whether to run would be switched off by the very bug it should catch. So this module asks the
+The grader decides what to raise from its own detection (autograder/sandbox/confine.py, ``detect_*``); a
+test that asked that detection whether to run would be switched off by the very bug it should catch. So this module asks the
 kernel itself, from a plain child process (``python -I -S`` running this file: the standard library
 only, nothing of the kit imported), with a small fence of its own per feature, each in a throwaway fork
 that then tries the forbidden thing:
@@ -40,7 +40,7 @@ from pathlib import Path
 FENCES = ("landlock", "landlock-signals", "seccomp", "netns", "uid")
 REQUIRE_ENV = "KIT_REQUIRE_FENCES"
 WITHOUT_ENV = "AUTOGRADER_WITHOUT"
-GRADER_NAMES = {  # AUTOGRADER_WITHOUT's names (autograder/confine.py FENCES) -> the fences here
+GRADER_NAMES = {  # AUTOGRADER_WITHOUT's names (autograder/sandbox/confine.py FENCES) -> the fences here
     "landlock": ("landlock", "landlock-signals"),
     "seccomp": ("seccomp",),
     "netns": ("netns",),
@@ -80,19 +80,19 @@ def _refused(action, *numbers: int) -> bool:
     return False
 
 
-def _probe_landlock(target: str) -> bool:
+def _try_landlock(target: str) -> bool:
     _landlock(_libc(), (1 << 1) | (1 << 2), 0)  # WRITE_FILE | READ_FILE, no rule grants either
     reading = _refused(lambda: open(target, "rb").close(), errno.EACCES)
     writing = _refused(lambda: open(target, "ab").close(), errno.EACCES)
     return reading and writing
 
 
-def _probe_landlock_signals(_target: str) -> bool:
+def _try_landlock_signals(_target: str) -> bool:
     _landlock(_libc(), 1 << 2, 1 << 1)  # SCOPE_SIGNAL
     return _refused(lambda: os.kill(os.getppid(), 0), errno.EPERM)
 
 
-def _probe_seccomp(_target: str) -> bool:
+def _try_seccomp(_target: str) -> bool:
     number = SOCKET_SYSCALL.get(platform.machine())
     if number is None:
         return False
@@ -116,7 +116,7 @@ def _probe_seccomp(_target: str) -> bool:
     return _refused(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM), errno.EPERM)
 
 
-def _probe_netns(port: str) -> bool:
+def _try_netns(port: str) -> bool:
     libc = _libc()
     flags = 0x40000000 if os.geteuid() == 0 else 0x10000000 | 0x40000000  # CLONE_NEWNET (| CLONE_NEWUSER)
     _ok(libc.unshare(flags))
@@ -129,7 +129,7 @@ def _probe_netns(port: str) -> bool:
     ) and [name for _, name in socket.if_nameindex()] == ["lo"]
 
 
-def _probe_uid(target: str) -> bool:
+def _try_uid(target: str) -> bool:
     if os.geteuid() != 0:
         return False
     uid = 0x7D000000 + os.getpid()  # far from real users and from the grader's (0x7E000000 + pid)
@@ -139,21 +139,21 @@ def _probe_uid(target: str) -> bool:
     return os.getuid() == uid and _refused(lambda: open(target, "ab").close(), errno.EACCES)
 
 
-PROBES = {
-    "landlock": _probe_landlock,
-    "landlock-signals": _probe_landlock_signals,
-    "seccomp": _probe_seccomp,
-    "netns": _probe_netns,
-    "uid": _probe_uid,
+TRIALS = {
+    "landlock": _try_landlock,
+    "landlock-signals": _try_landlock_signals,
+    "seccomp": _try_seccomp,
+    "netns": _try_netns,
+    "uid": _try_uid,
 }
 
 
-def _in_fork(probe, argument: str) -> bool:
+def _in_fork(trial, argument: str) -> bool:
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
-            code = 0 if probe(argument) else 1
+            code = 0 if trial(argument) else 1
         except BaseException:
             code = 2
         finally:
@@ -162,7 +162,7 @@ def _in_fork(probe, argument: str) -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
-def _probe_all() -> dict[str, bool]:
+def _try_all() -> dict[str, bool]:
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "parents-file"
         target.write_text("the parent's")
@@ -172,8 +172,8 @@ def _probe_all() -> dict[str, bool]:
         port = str(listener.getsockname()[1])
         with listener:
             return {
-                name: _in_fork(probe, port if name == "netns" else str(target))
-                for name, probe in PROBES.items()
+                name: _in_fork(trial, port if name == "netns" else str(target))
+                for name, trial in TRIALS.items()
             }
 
 
@@ -188,7 +188,7 @@ def available() -> dict[str, bool]:
         timeout=60,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"the fence probe failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"the fence trial failed:\n{done.stderr[-2000:]}")
     found = json.loads(done.stdout)
     return {name: bool(found.get(name)) for name in FENCES}
 
@@ -251,4 +251,4 @@ def skip_unless(fences: tuple[str, ...], why: str, in_children: bool = True) -> 
 
 
 if __name__ == "__main__":
-    print(json.dumps(_probe_all()))
+    print(json.dumps(_try_all()))

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from autograder import wire
+from autograder.sandbox import wire
 
 
 @pytest.mark.parametrize(

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from hostile.classroom import passable_folder
 
-from autograder.batch import GradeBook, discover, fingerprint
 from autograder.checks import all_groups
-from autograder.plots import failure_rates
+from autograder.classroom.batch import GradeBook, discover, fingerprint
+from autograder.classroom.plots import failure_rates
 from kit import REFERENCE_DIR, RELEASE_DIR, REPO_ROOT
 from kit.release import graded_files
 
@@ -239,7 +239,7 @@ def test_a_worker_that_dies_is_replaced_and_its_submission_graded(here):
     out = here / "out"
     batch = _started(source, out, "--no-plot")
     _wait_for_results(out, 1, batch)
-    workers = _processes_of(out, named="autograder.batch")
+    workers = _processes_of(out, named="autograder.classroom.batch")
     assert len(workers) == 2
     for worker in workers:  # every worker at once: only workers started after them can grade the rest
         os.kill(worker, signal.SIGKILL)

@@ -72,7 +72,7 @@ SECRET_MARKERS = tuple(line for _, line in SECRETS)  # lines of files no feedbac
 FEEDBACK_TAIL = (
     600  # the end of a crashed child's output that its feedback quotes (autograder/public/core.py)
 )
-ERROR_MESSAGE = 2000  # the start of an error's message that the grader keeps (autograder/sandbox.py)
+ERROR_MESSAGE = 2000  # the start of an error's message that the grader keeps (autograder/sandbox/host.py)
 WATCHED_FILES = [
     *sorted((REPO_ROOT / "autograder").rglob("*.py")),
     *sorted((RELEASE_DIR / "diffusion_models").rglob("*.py")),

@@ -2,7 +2,7 @@
 
 tests/test_hostile.py shows them holding against whole hostile submissions; these pin each part down
 (and skip, saying why, where the platform lacks the feature: as tests/kernel_fences.py finds it, never
-as the grader's own probes do; with KIT_REQUIRE_FENCES naming the feature, they fail instead).
+as the grader's own detection does; with KIT_REQUIRE_FENCES naming the feature, they fail instead).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import kernel_fences
 
-from autograder import confine, sandbox, watchdog
+from autograder.sandbox import confine, host, watchdog
 from kit import REPO_ROOT
 
 
@@ -43,7 +43,7 @@ def test_the_platform_has_every_fence_it_is_required_to_have():
 
 
 def test_the_zygote_plans_every_fence_the_platform_has():
-    """The grader's probes (what its children get) against the fences tried without them."""
+    """The grader's detection (what its children get) against the fences tried without them."""
     has = kernel_fences.available()
     plan = confine.platform_plan([str(REPO_ROOT)], "cpu")
     assert {
@@ -74,9 +74,9 @@ def test_nothing_of_the_repository_is_readable_but_the_virtual_environment():
 def test_a_root_grader_moves_its_children_out_of_a_private_folder(tmp_path):
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    parent = sandbox.zygote_parent(private)
+    parent = host.zygote_parent(private)
     if os.geteuid() == 0:  # its children's uids could not pass through a 0700 folder
-        assert parent is not None and parent != private and sandbox.passable(parent)
+        assert parent is not None and parent != private and host.passable(parent)
     else:  # its children keep its uid
         assert parent == private
 
@@ -86,12 +86,12 @@ def test_a_child_uid_that_cannot_reach_its_folder_keeps_read_search_alone(tmp_pa
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     (private / "zygote.log").write_text("")
-    assert confine.probe_uid([], (str(private / "zygote.log"),)) == {
+    assert confine.detect_own_uid([], (str(private / "zygote.log"),)) == {
         "own_uid": True,
         "keep_read_search": True,
     }
-    if sandbox.passable(Path(sys.base_prefix)):
-        assert confine.probe_uid([sys.base_prefix], ("/",))["keep_read_search"] is False
+    if host.passable(Path(sys.base_prefix)):
+        assert confine.detect_own_uid([sys.base_prefix], ("/",))["keep_read_search"] is False
 
 
 def test_landlock_reads_only_what_is_granted_and_writes_only_the_home(tmp_path):

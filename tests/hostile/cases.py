@@ -179,7 +179,7 @@ for _path in _targets:
             _f.write("written from outside the sandbox")
     except OSError:
         pass
-for _path in ("__REPO__/autograder/closed_forms.py", "__REPO__/autograder/server.py",
+for _path in ("__REPO__/autograder/closed_forms.py", "__REPO__/autograder/sandbox/child.py",
               "__CLASS__/submitted/zz-victim/diffusion/diffusion_models/noise_scheduler.py"):
     try:
         with open(_path, "a") as _f:

@@ -201,7 +201,7 @@ def passable_folder(prefix: str = "autograder-test-") -> Iterator[Path]:
     """A temporary folder any user may pass through (0711), removed afterwards.
 
     pytest's own temporary folders sit under a private one (0700): a root grader would move its
-    children's folders out of an OUT there (autograder/sandbox.py, ``zygote_parent``), and the tests
+    children's folders out of an OUT there (autograder/sandbox/host.py, ``zygote_parent``), and the tests
     could no longer see them. Here they stay inside OUT, where the tests look for what is left.
     """
     folder = Path(tempfile.mkdtemp(prefix=prefix))

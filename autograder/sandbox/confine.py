@@ -4,7 +4,7 @@ Runs in the zygote (to learn what this machine offers) and in each child (to app
 standard library only. Every fence is tried where the platform has it and reported when it has not;
 none needs anything installed. In the order a child applies them (:func:`confine`):
 
-1. cgroup: the zygote made one for the child (:mod:`autograder.cgroups`); the child joins it.
+1. cgroup: the zygote made one for the child (:mod:`autograder.sandbox.cgroups`); the child joins it.
 2. resource limits: CPU seconds, no core file, file size, address space (CPU grading), processes.
 3. network namespace: a fresh one holds only a loopback that is down (root; else inside a new user
    namespace where the kernel lets unprivileged users make one).
@@ -442,7 +442,7 @@ def apply_limits(limits: dict[str, Any], own_uid: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------- all of it
-def probe_uid(readable: list[str], reach: tuple[str, ...] = ()) -> dict[str, Any]:
+def detect_own_uid(readable: list[str], reach: tuple[str, ...] = ()) -> dict[str, Any]:
     """In a throwaway fork: can a fresh uid be taken, and can it read the interpreter without help?
 
     ``reach``: paths the uid must also get to (the children's folders: every folder above them must
@@ -497,7 +497,7 @@ def _works_in_fork(action: Any) -> bool:
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
-def probe_seccomp() -> bool:
+def detect_seccomp() -> bool:
     """Whether a seccomp filter can be installed here (a container's own profile may refuse it)."""
     if not seccomp_supported():
         return False
@@ -509,7 +509,8 @@ def probe_seccomp() -> bool:
     return _works_in_fork(install)
 
 
-def probe_network_namespace() -> bool:
+def detect_network_namespace() -> bool:
+    """Whether a fresh network namespace can be made here (root, or unprivileged user namespaces)."""
     return _works_in_fork(new_network_namespace)
 
 
@@ -538,23 +539,23 @@ def platform_plan(
     without: tuple[str, ...] = (),
     reach: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """What this machine lets the zygote's children be fenced with (probed once, in the zygote).
+    """What this machine lets the zygote's children be fenced with (detected once, in the zygote).
 
     ``without``: fences (of :data:`FENCES`) left down although the machine has them (tests only);
-    ``reach``: paths a child must get to (its folder's parents), see :func:`probe_uid`.
+    ``reach``: paths a child must get to (its folder's parents), see :func:`detect_own_uid`.
     """
     paths = readable_paths(protected, device, site)
     plan: dict[str, Any] = {
         **paths,
         "landlock_abi": 0 if "landlock" in without else landlock_abi(),
-        "seccomp": "seccomp" not in without and probe_seccomp(),
-        "network_namespace": "netns" not in without and probe_network_namespace(),
+        "seccomp": "seccomp" not in without and detect_seccomp(),
+        "network_namespace": "netns" not in without and detect_network_namespace(),
         "root": os.geteuid() == 0,
     }
     if "uid" in without:
         plan.update(own_uid=False, keep_read_search=False)
     else:
-        plan.update(probe_uid(paths["readable"], reach))
+        plan.update(detect_own_uid(paths["readable"], reach))
     return plan
 
 

@@ -41,9 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .report import failure_results, write_atomically
+from ..report import failure_results, write_atomically
 
-AUTOGRADER_DIR = Path(__file__).resolve().parent
+AUTOGRADER_DIR = Path(__file__).resolve().parent.parent
 GIVEN_PACKAGE = AUTOGRADER_DIR.parent / "release" / "diffusion" / "diffusion_models"
 HIDDEN = {"__pycache__", ".ipynb_checkpoints", ".git", "__MACOSX", ".DS_Store"}
 FINGERPRINT_BYTES = 256 * 2**20  # read at most this much of a submission; sizes and times for the rest
@@ -57,7 +57,8 @@ class Submission:
 
 
 # ------------------------------------------------------------------------------------ finding them
-def _safe_id(name: str) -> str:
+def safe_id(name: str) -> str:
+    """``name`` as a folder name: runs of anything but letters, digits, ``._-`` become ``_``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "submission"
 
 
@@ -81,9 +82,9 @@ def discover(folder: Path, assignment: str = "diffusion") -> list[Submission]:
             name, path = entry.name, (entry / assignment if (entry / assignment).is_dir() else entry)
         else:
             continue
-        ident, n = _safe_id(name), 2
+        ident, n = safe_id(name), 2
         while ident.lower() in taken:
-            ident, n = f"{_safe_id(name)}-{n}", n + 1
+            ident, n = f"{safe_id(name)}-{n}", n + 1
         taken.add(ident.lower())
         found.append(Submission(ident, path))
     if not found:
@@ -184,9 +185,13 @@ def _error_results(message: str, seconds: float) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------ a worker
 def worker_main(config: dict[str, Any]) -> int:
-    """Grade the submissions named on stdin, one JSON line each; answer each with one line on stdout."""
-    from .confine import set_parent_death_signal
-    from .grader import Grader
+    """Grade the submissions named on stdin, one JSON line (a job) each; answer each with one line on stdout.
+
+    A job: ``{"id", "path", "dir", "fingerprint"}``: the submission's id, its zip or folder, the folder its
+    results go to, and its fingerprint when the batch handed it out.
+    """
+    from ..grader import Grader
+    from ..sandbox import set_parent_death_signal
 
     set_parent_death_signal()  # the batch died (even by SIGKILL): so does this worker, and its zygote
     if os.getppid() != config["parent"]:
@@ -203,15 +208,15 @@ def worker_main(config: dict[str, Any]) -> int:
     grader = Grader(**options, protected=protected, tmp_root=work)
     try:
         for line in sys.stdin:
-            task = json.loads(line)
-            answer = _grade_one(grader, task)
+            job = json.loads(line)
+            answer = _grade_one(grader, job)
             changed = changed_files(files, grader_files())
             if changed:  # grading it may have changed the grader: trust nothing more
-                grading_path = Path(task["dir"]) / "grading.json"
+                grading_path = Path(job["dir"]) / "grading.json"
                 grading = read_json(grading_path) or {}
                 grading.update(status="tampered", changed=changed)
                 write_atomically(grading_path, json.dumps(grading, indent=2) + "\n")
-                answer = {"id": task["id"], "status": "tampered", "changed": changed}
+                answer = {"id": job["id"], "status": "tampered", "changed": changed}
                 answers.write(json.dumps(answer) + "\n")
                 return TAMPERED_EXIT
             answers.write(json.dumps(answer) + "\n")
@@ -220,17 +225,17 @@ def worker_main(config: dict[str, Any]) -> int:
     return 0
 
 
-def _grade_one(grader: Any, task: dict[str, Any]) -> dict[str, Any]:
-    from .public.core import GraderError
+def _grade_one(grader: Any, job: dict[str, Any]) -> dict[str, Any]:
+    from ..public.core import GraderError
 
     started = time.monotonic()
     message = ""
     for attempt in (1, 2):
         try:
-            report = grader.grade(Path(task["path"]))
+            report = grader.grade(Path(job["path"]))
         except (GraderError, OSError) as err:  # the grader's own failure: once more with a fresh zygote
             message = f"{type(err).__name__}: {err}"
-            print(f"grader error on {task['id']} (attempt {attempt}): {message}", file=sys.stderr, flush=True)
+            print(f"grader error on {job['id']} (attempt {attempt}): {message}", file=sys.stderr, flush=True)
             grader.restart()
             continue
         report.seconds = time.monotonic() - started
@@ -240,17 +245,17 @@ def _grade_one(grader: Any, task: dict[str, Any]) -> dict[str, Any]:
         results, status = _error_results(message[:500], time.monotonic() - started), "error"
     seconds = round(time.monotonic() - started, 3)
     grading = {
-        "submission": task["path"],
-        "fingerprint": task["fingerprint"],
+        "submission": job["path"],
+        "fingerprint": job["fingerprint"],
         "status": status,
         "seconds": seconds,
         "message": message[:2000],
         "sandbox": grader.sandbox,
     }
-    record(Path(task["dir"]), grading, results)
+    record(Path(job["dir"]), grading, results)
     possible = sum(float(t.get("max_score", 0)) for t in results["tests"])
     return {
-        "id": task["id"],
+        "id": job["id"],
         "status": status,
         "score": results["score"],
         "max_score": possible,
@@ -270,7 +275,7 @@ class Worker:
             os.pathsep
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.batch", "--worker", json.dumps(config)],
+            [sys.executable, "-m", "autograder.classroom.batch", "--worker", json.dumps(config)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -279,12 +284,12 @@ class Worker:
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdin, self.stdout = self.process.stdin, self.process.stdout
-        self.task: Submission | None = None
+        self.submission: Submission | None = None  # the one it is grading
         self.buffer = b""
 
-    def send(self, submission: Submission, task: dict[str, Any]) -> None:
-        self.task = submission
-        self.stdin.write((json.dumps(task) + "\n").encode())
+    def send(self, submission: Submission, job: dict[str, Any]) -> None:
+        self.submission = submission
+        self.stdin.write((json.dumps(job) + "\n").encode())
         self.stdin.flush()
 
     def answers(self) -> Iterator[dict[str, Any]] | None:
@@ -428,7 +433,7 @@ class Batch:
 
         def hand_out(worker: Worker) -> None:
             if not queue:
-                worker.task = None
+                worker.submission = None
                 return
             submission = queue.pop(0)
             tries[submission.id] = tries.get(submission.id, 0) + 1
@@ -445,7 +450,7 @@ class Batch:
         try:
             for _ in range(min(self.workers, len(queue))):
                 hand_out(start())
-            while any(w.task is not None for w in workers):
+            while any(w.submission is not None for w in workers):
                 for key, _ in selector.select(timeout=1.0):
                     worker: Worker = key.data
                     answers = worker.answers()
@@ -453,7 +458,7 @@ class Batch:
                         selector.unregister(worker.stdout)
                         workers.remove(worker)
                         worker.kill()
-                        lost = worker.task
+                        lost = worker.submission
                         if lost is not None:
                             if tries[lost.id] < 2:
                                 queue.insert(0, lost)
@@ -483,7 +488,7 @@ class Batch:
                         hand_out(worker)
         finally:
             for worker in workers:
-                if worker.task is None:
+                if worker.submission is None:
                     worker.stop()
                 else:
                     worker.kill()
@@ -503,7 +508,7 @@ class Batch:
 
 # ------------------------------------------------------------------------------------ grades.csv
 def task_order() -> list[str]:
-    from .checks import all_groups
+    from ..checks import all_groups
 
     return [task for group in all_groups() for task in group.tasks]
 
@@ -575,7 +580,7 @@ class GradeBook:
 
 # ------------------------------------------------------------------------------------ entry point
 def main(argv: list[str] | None = None) -> int:
-    """``python -m autograder.batch --worker CONFIG`` (what the batch runs; users type grade-all)."""
+    """``python -m autograder.classroom.batch --worker CONFIG`` (what the batch runs; users type grade-all)."""
     parser = argparse.ArgumentParser(
         description="a grade-all worker (started by python -m autograder grade-all)"
     )

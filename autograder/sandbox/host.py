@@ -1,9 +1,10 @@
-"""The grader's side of the child processes: the zygote, and one session per task group.
+"""The grader's side of the child processes: the zygote's handle, and one session per task group.
 
-The grader never imports the student's code (nor torch). It starts a :class:`Zygote`, a python with
-``-I -S -B`` that gets the child's code (:mod:`autograder.server`, :mod:`autograder.wire`, the
-fences :mod:`autograder.confine`, :mod:`autograder.cgroups`, :mod:`autograder.watchdog`, the public
-probe modules) as text on stdin, so no grader file needs to be importable there. Each task group gets
+The grader never imports the student's code (nor torch). It starts a zygote through a
+:class:`ZygoteHandle`: a python with ``-I -S -B`` that gets the child's code
+(:mod:`autograder.sandbox.child`, :mod:`autograder.sandbox.wire`, the fences
+:mod:`autograder.sandbox.confine`, :mod:`autograder.sandbox.cgroups`, :mod:`autograder.sandbox.watchdog`,
+the public probe modules) as text on stdin, so no grader file needs to be importable there. Each task group gets
 a :class:`ChildSession`: a child forked from the zygote, with its own fresh folder, its own copy of
 the submission, its own limits and fences. A call that times out or crashes the child costs that
 call; the next call forks a fresh child (a few at most per group), until the group's time is spent.
@@ -38,9 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import wire
-from .confine import without_fences
-from .public.core import (
+from ..public.core import (
     ChildCrashed,
     GraderError,
     GroupTimeLimit,
@@ -48,11 +47,15 @@ from .public.core import (
     ProbeTimeout,
     StudentError,
 )
+from . import wire
+from .confine import without_fences
 
-AUTOGRADER_DIR = Path(__file__).resolve().parent
+SANDBOX_DIR = Path(__file__).resolve().parent
+AUTOGRADER_DIR = SANDBOX_DIR.parent
 REPO_ROOT = AUTOGRADER_DIR.parent
 PACKAGE = "diffusion_models"
-CHILD_MODULES = ("wire", "confine", "cgroups", "watchdog", "server")
+CHILD_MODULES = ("wire", "confine", "cgroups", "watchdog", "child")  # of autograder/sandbox/
+CHILD_PACKAGES = ("_grader", "_grader.sandbox", "_grader.public")
 
 BOOTSTRAP = r"""
 import importlib.abc, importlib.util, json, sys
@@ -68,8 +71,8 @@ class Sources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         code = compile(config["sources"][module.__name__], "<grader>/" + module.__name__, "exec")
         exec(code, module.__dict__)
 sys.meta_path.insert(0, Sources())
-import _grader.server
-_grader.server.zygote_main(int(sys.argv[1]), config)
+import _grader.sandbox.child
+_grader.sandbox.child.zygote_main(int(sys.argv[1]), config)
 """
 
 SIGNALS = {
@@ -82,17 +85,21 @@ SIGNALS = {
 }
 
 
-EXIT_CODES = {  # the ends a child chooses itself (autograder/server.py)
+EXIT_CODES = {  # the ends a child chooses itself (autograder/sandbox/child.py)
     70: "its grader-side code failed (your code may have used up its memory or threads)",
     71: "it could not put its fences up",
 }
 
 
 def child_sources() -> dict[str, str]:
-    """Module name -> source text of everything a child runs, under the private package ``_grader``."""
-    sources = {"_grader": "", "_grader.public": ""}
+    """Module name -> source text of everything a child runs, under the private package ``_grader``.
+
+    The packages are empty (``_grader.sandbox`` holds none of :mod:`autograder.sandbox`'s host side),
+    so a child's relative imports resolve as in the repository: ``..public.probe`` from ``child``.
+    """
+    sources = {name: "" for name in CHILD_PACKAGES}
     for name in CHILD_MODULES:
-        sources[f"_grader.{name}"] = (AUTOGRADER_DIR / f"{name}.py").read_text(encoding="utf-8")
+        sources[f"_grader.sandbox.{name}"] = (SANDBOX_DIR / f"{name}.py").read_text(encoding="utf-8")
     for path in sorted((AUTOGRADER_DIR / "public").glob("*.py")):
         if path.stem not in ("__init__", "__main__"):  # __main__: the students' command line, not a probe
             sources[f"_grader.public.{path.stem}"] = path.read_text(encoding="utf-8")
@@ -192,7 +199,7 @@ def zygote_parent(tmp_root: Path | None) -> Path | None:
     A root grader gives each child a uid of its own, which must pass through every folder above its
     own; a ``tmp_root`` under a private folder (``/root``, pytest's 0700 ``/tmp/pytest-of-root``) is
     then swapped for the first passable temporary folder. If none is, the children keep
-    CAP_DAC_READ_SEARCH instead (autograder/confine.py, ``probe_uid``).
+    CAP_DAC_READ_SEARCH instead (autograder/sandbox/confine.py, ``detect_own_uid``).
     """
     if os.geteuid() != 0:
         return tmp_root
@@ -208,8 +215,9 @@ def zygote_parent(tmp_root: Path | None) -> Path | None:
     return tmp_root
 
 
-class Zygote:
-    """A python that has imported torch once and forks fenced children on request.
+class ZygoteHandle:
+    """The grader's handle on a zygote: a python that has imported torch once and forks fenced
+    children on request (its side is :class:`autograder.sandbox.child.ForkServer`).
 
     ``protected``: folders no child may read (the repository is always one: hidden checks, the
     reference, the instructor's source); ``device`` decides which device files a child may open.
@@ -234,7 +242,7 @@ class Zygote:
         config = {
             "site": site_dirs(),
             "sources": sources,
-            "packages": ["_grader", "_grader.public"],
+            "packages": list(CHILD_PACKAGES),
             "preload": sorted(name for name in sources if name.startswith("_grader.public.")),
             "protected": [str(p) for p in (REPO_ROOT, self.root, *protected)],
             "device": device,
@@ -322,7 +330,7 @@ class Zygote:
             self.log.close()
             remove_tree(self.root)
 
-    def __enter__(self) -> Zygote:
+    def __enter__(self) -> ZygoteHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -392,7 +400,7 @@ class ChildSession:
 
     def __init__(
         self,
-        zygote: Zygote,
+        zygote: ZygoteHandle,
         name: str,
         package_copy: Path,
         device: str,

@@ -12,7 +12,7 @@ all (SIGKILL) when one limit is passed:
 - memory: the anonymous memory its processes added beyond what they share with the zygote;
 - files in its folder: their total size and number.
 
-A cgroup (:mod:`autograder.cgroups`), where there is one, enforces the first limits in the kernel; the
+A cgroup (:mod:`autograder.sandbox.cgroups`), where there is one, enforces the first limits in the kernel; the
 watchdog is what holds everywhere. :class:`OutputPump` drains the child's stdout and stderr from a
 pipe into its log, keeps the first ``output_kb`` KiB and the last 2 KiB, and throws the rest away
 without ever blocking or failing the child's writes. :func:`sweep` kills whatever a child left behind.

@@ -1,23 +1,23 @@
 """The zygote and its children: the only grader code that runs beside student code.
 
-The grader starts one zygote per :class:`~autograder.sandbox.Zygote` (``python -I -S -B``, so neither
-the kit nor anything from the environment is importable): it receives this module,
-:mod:`autograder.wire`, :mod:`autograder.confine`, :mod:`autograder.cgroups`,
-:mod:`autograder.watchdog` and the public probe modules as source text over stdin, imports torch
-once, learns what fences this machine offers (:func:`autograder.confine.platform_plan`), and then
-forks one child per task group on request, so a child starts in milliseconds instead of
-re-importing torch. The zygote is a child subreaper: nothing a child starts can leave its watch.
+The grader starts one zygote per :class:`~autograder.sandbox.host.ZygoteHandle` (``python -I -S -B``,
+so neither the kit nor anything from the environment is importable): it receives this module,
+:mod:`autograder.sandbox.wire`, :mod:`autograder.sandbox.confine`, :mod:`autograder.sandbox.cgroups`,
+:mod:`autograder.sandbox.watchdog` and the public probe modules as source text over stdin, imports torch
+once, learns what fences this machine offers (:func:`autograder.sandbox.confine.platform_plan`), and
+then serves as a :class:`ForkServer`: it forks one child per task group on request, so a child starts
+in milliseconds instead of re-importing torch. The zygote is a child subreaper: nothing a child starts can leave its watch.
 
 A child:
 
 1. starts a new session, moves into its own fresh folder, sends its stdout and stderr to a pipe the
-   zygote drains into a capped log, joins its cgroup and fences itself (:func:`autograder.confine.confine`:
+   zygote drains into a capped log, joins its cgroup and fences itself (:func:`autograder.sandbox.confine.confine`:
    limits, network, Landlock, seccomp, its own uid);
 2. imports the submission's ``diffusion_models`` from its own copy;
 3. answers probe requests on its socket until the grader closes it: each reply holds plain arrays,
    or the exception the student's code raised (kind, message, the submission's own frames).
 
-It never judges anything. The zygote watches every child (:mod:`autograder.watchdog`), kills it and
+It never judges anything. The zygote watches every child (:mod:`autograder.sandbox.watchdog`), kills it and
 all its processes when it passes a limit, sweeps up whatever it left when it ends, and then tells
 the grader how it ended: exit code or signal, and the limit it passed, if any.
 """
@@ -45,8 +45,8 @@ OPTIONAL_PRELOAD = ("matplotlib.pyplot",)
 
 
 # ------------------------------------------------------------------------------------ the zygote
-class Zygote:
-    """The zygote's state: its control socket, its live children, their pumps, groups and watches."""
+class ForkServer:
+    """The zygote's forking server: its control socket, its live children, their pumps, groups and watches."""
 
     def __init__(self, ctl: socket.socket, config: dict[str, Any]) -> None:
         self.ctl = ctl
@@ -221,16 +221,16 @@ def zygote_main(ctl_fd: int, config: dict[str, Any]) -> None:
             pass
     confine.become_subreaper()
     ctl = socket.socket(fileno=ctl_fd)
-    zygote = None
+    server = None
     try:
-        zygote = Zygote(ctl, config)
+        server = ForkServer(ctl, config)
         ctl.send(
-            json.dumps({"ready": True, "torch": torch.__version__, "sandbox": zygote.features()}).encode()
+            json.dumps({"ready": True, "torch": torch.__version__, "sandbox": server.features()}).encode()
         )
-        zygote.serve()
+        server.serve()
     finally:
-        if zygote is not None:
-            zygote.close()
+        if server is not None:
+            server.close()
         os._exit(0)
 
 
@@ -270,7 +270,7 @@ def child_main(
     tempfile.tempdir = str(home)
     import torch
 
-    from .public.probe import ProbeContext, describe_exception, run_probe
+    from ..public.probe import ProbeContext, describe_exception, run_probe
 
     torch.manual_seed(0)
     torch.set_num_threads(int(request["threads"]))

@@ -49,13 +49,13 @@ def _own_paths() -> dict[str, str]:
 
 
 def _writable_parent(base: Path) -> bool:
-    probe = base / f"{PREFIX}probe-{os.getpid()}"
+    trial = base / f"{PREFIX}trial-{os.getpid()}"
     try:
-        probe.mkdir()
+        trial.mkdir()
     except OSError:
         return False
     try:
-        probe.rmdir()
+        trial.rmdir()
     except OSError:
         pass
     return True
@@ -78,7 +78,7 @@ class Hierarchy:
 
     def _can_join(self) -> bool:
         """Can a child move itself into a group made here? (Not always, e.g. cgroup v2's ancestor rule.)"""
-        group = self.create("probe", {"processes": 64, "group_memory_mb": 1024}, 1)
+        group = self.create("trial", {"processes": 64, "group_memory_mb": 1024}, 1)
         if group is None:
             return False
         try:
