@@ -7,7 +7,7 @@ title and points, the points table), ``python -m autograder list`` and the READM
 (``tests/test_docs.py`` fails when it disagrees). It ships to students as ``public_checks/tasks.py``:
 titles, places and points, no answer.
 
-Adding a task: the checklist in docs/maintainers.md.
+Adding a task: the checklist under "Adding a task" in README.md.
 """
 
 from __future__ import annotations
