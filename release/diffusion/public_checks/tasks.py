@@ -184,7 +184,7 @@ def markdown_table() -> str:
     rows = ["| task | what | where | points (public) |", "| --- | --- | --- | --- |"]
     for t in TASKS:
         where = "<br>".join(f"`{symbol}`" for symbol in t.symbols)
-        title = t.title.replace("|", "\\|")
+        title = t.title.replace("|", "\\|").replace("__", "\\_\\_")  # no bold in __init__
         rows.append(f"| {t.id} | {title} | {where} | {_points(t.points)} ({_points(t.public_points)}) |")
     return "\n".join(rows)
 
