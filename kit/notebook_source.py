@@ -37,7 +37,7 @@ from typing import Any
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from autograder.public.tasks import PARTS, TASKS, task, tasks_of_part
+from autograder.public.tasks import PARTS, TASKS, Task, task, tasks_of_part
 
 from . import PACKAGE, SOLUTIONS_DIR, SOURCE_DIR
 from .markers import find_regions
@@ -178,6 +178,10 @@ class NotebookWriter:
 
     def todo(self, task: str, what: str) -> None:
         """The TODO box of a task: the files to edit (from the solution markers) and what to do."""
+        if task not in self.files:
+            raise NotebookTextError(
+                f"{NOTEBOOK_TEXT}: a TODO box for task {task}, which no solution marker names"
+            )
         where = " and ".join(f"`{f}`" for f in self.files[task])
         body = "\n".join(f"> {line}" for line in what.splitlines())
         self.md(f"> **TODO, task {task}** ({where}):\n{body}")
@@ -224,7 +228,7 @@ class NotebookWriter:
         self._add(cell, grade_id)
 
 
-def _registry_task(task_id: str):
+def _registry_task(task_id: str) -> Task:
     try:
         return task(task_id)
     except ValueError as err:
