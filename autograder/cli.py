@@ -4,8 +4,11 @@
                                           [--public-only] [--junit PATH] [--summary PATH]
                                           [--fail-under POINTS] [--classroom-output NAME]
     python -m autograder grade-all DIR --out OUT [--workers N] [--device cpu] [--time-scale 1]
-    python -m autograder list
+    python -m autograder list [--tasks] [--markdown]
 
+``list`` prints the task registry (``autograder/public/tasks.py``: each task's points, public points,
+title and file:symbol), then every check; ``--tasks`` the tasks alone, ``--markdown`` the README's task
+table.
 ``grade`` prints a table of verdicts and writes Gradescope's results.json; ``--junit`` adds JUnit XML
 (one test case per check), ``--summary`` appends a Markdown report (e.g. to ``$GITHUB_STEP_SUMMARY``),
 ``--classroom-output NAME`` GitHub Classroom's result as a step output, all from
@@ -115,9 +118,18 @@ def _grade_all(args: argparse.Namespace) -> int:
         return 2
 
 
-def _list(_args: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> int:
+    from .public.tasks import markdown_table, text_table
+
+    if args.markdown:
+        print(markdown_table())
+        return 0
+    print(text_table())
+    if args.tasks:
+        return 0
     from .checks import all_groups
 
+    print()
     for group in all_groups():
         print(
             f"group {group.name}: tasks {', '.join(group.tasks)} ({group.points:g} points, {group.time_limit_s:g} s)"
@@ -187,7 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     batch.add_argument("--no-plot", action="store_true", help="do not draw summary.png")
     batch.set_defaults(run=_grade_all)
-    listing = commands.add_parser("list", help="list every check: task, points, public or hidden, visibility")
+    listing = commands.add_parser(
+        "list",
+        help="list the tasks (id, points, public points, title, file:symbol), then every check (task, "
+        "points, public or hidden, visibility, title)",
+    )
+    listing.add_argument("--tasks", action="store_true", help="the tasks alone, without the checks")
+    listing.add_argument("--markdown", action="store_true", help="the tasks as the README's Markdown table")
     listing.set_defaults(run=_list)
     args = parser.parse_args(argv)
     return args.run(args)

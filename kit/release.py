@@ -7,9 +7,10 @@
 The pipeline, one step per folder:
 
 1. ``solutions/`` (by hand) -> ``source/diffusion/``, nbgrader's source assignment: the source
-   notebook (:mod:`kit.notebook_source`; its solution cells and hidden tests are nbgrader's to strip),
-   the package with each solution region replaced by its stub (:mod:`kit.markers`), the other given
-   files of ``solutions/`` as they are, the autograder's public checks (``autograder/public/``) as
+   notebook built from the text notebook ``solutions/diffusion.md`` and the task registry
+   (:mod:`kit.notebook_source`; its solution cells and hidden tests are nbgrader's to strip), the
+   package with each solution region replaced by its stub (:mod:`kit.markers`), the other given files
+   of ``solutions/`` as they are, the autograder's public checks (``autograder/public/``) as
    ``public_checks/`` and ``collect_submission.sh``. Everything in it may reach students.
 2. ``source/diffusion/`` -> ``release/diffusion/``: nbgrader's own generate_assignment converter, what
    ``nbgrader generate_assignment diffusion`` and formgrader's "Generate" button run (here without a
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from . import PACKAGE, REPO_ROOT, SOLUTIONS_DIR
 from .markers import MarkerError, find_regions, to_reference, to_stub
-from .notebook_source import build_notebook, render, task_files
+from .notebook_source import NOTEBOOK_TEXT, build_notebook, render, task_files
 
 ASSIGNMENT = "diffusion"
 SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis"}
@@ -39,25 +40,29 @@ COLLECT_SCRIPT = REPO_ROOT / "collect_submission.sh"
 NOTEBOOK = "diffusion.ipynb"
 
 
-def _hand_edited_files(root: Path) -> list[Path]:
+def _hand_edited_files(root: Path, skip: tuple[str, ...] = ()) -> list[Path]:
+    """The files under ``root`` but caches and the relative paths ``skip``."""
     files = []
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
         if any(part in SKIPPED_NAMES for part in relative.parts) or path.suffix == ".pyc":
+            continue
+        if relative.as_posix() in skip:
             continue
         if path.is_file():
             files.append(path)
     return files
 
 
-def _write_tree(source_root: Path, target: Path, transform) -> None:
-    """``source_root``'s files under ``target``: .py files through ``transform``, the rest copied."""
+def _write_tree(source_root: Path, target: Path, transform, skip: tuple[str, ...] = ()) -> None:
+    """``source_root``'s files but ``skip`` under ``target``: .py files through ``transform``, the rest
+    copied."""
     if target.exists():
         shutil.rmtree(target)
-    for path in _hand_edited_files(source_root):
+    for path in _hand_edited_files(source_root, skip):
         if path.suffix == ".ipynb":
             raise MarkerError(
-                path, 1, "a notebook here would ship as is: the notebook is kit/notebook_source.py's"
+                path, 1, f"a notebook here would ship as is: the notebook is built from {NOTEBOOK_TEXT}"
             )
         destination = target / path.relative_to(source_root)
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -109,8 +114,9 @@ def graded_files(solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
 def build_source(out_root: Path = REPO_ROOT, solutions_dir: Path = SOLUTIONS_DIR) -> Path:
     """Write nbgrader's source assignment ``out_root/source/diffusion`` (step 1); return its path."""
     source = out_root / "source" / ASSIGNMENT
-    notebook = render(build_notebook(task_files(solutions_dir)))  # fails on bad markers before any write
-    _write_tree(solutions_dir, source, to_stub)
+    files = task_files(solutions_dir)  # fails on bad markers before any write
+    notebook = render(build_notebook(files, solutions_dir=solutions_dir))
+    _write_tree(solutions_dir, source, to_stub, skip=(NOTEBOOK_TEXT,))  # the text notebook: built, not copied
     _write_tree(PUBLIC_CHECKS, source / "public_checks", to_stub)  # no markers there: copied unchanged
     shutil.copy2(COLLECT_SCRIPT, source / COLLECT_SCRIPT.name)
     # CI in the students' repository: .github/workflows/classroom.yml and requirements.txt (ci/README.md)

@@ -1,4 +1,5 @@
-"""The homework notebook: generated from kit/notebook_source.py, every part in order, autograded cells
+"""The homework notebook: built from the text notebook solutions/diffusion.md and the task registry by
+kit/notebook_source.py, the builder refusing what it cannot expand; every part in order, autograded cells
 worth the autograder's points, model answers hidden from students, and a release notebook that runs
 headless, top to bottom with the reference solution and up to the first TODO with the stubs."""
 
@@ -14,12 +15,15 @@ from assignment_folders import student_folder
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from kit import RELEASE_DIR, SOURCE_DIR
+from kit import RELEASE_DIR, SOLUTIONS_DIR, SOURCE_DIR
 from kit.notebook_source import (
+    GENERATED_NOTE,
     HIDDEN_BEGIN,
     NOTEBOOK_PATH,
+    NOTEBOOK_TEXT,
     SMALL_ENV,
     WRITTEN_POINTS,
+    NotebookTextError,
     autograder_grading,
     build_notebook,
     render,
@@ -53,9 +57,60 @@ def _answers(notebook) -> dict[str, nbformat.NotebookNode]:
 
 def test_the_committed_notebook_is_what_the_generator_writes():
     assert NOTEBOOK_PATH.read_text(encoding="utf-8") == render(build_notebook()), (
-        "source/diffusion/diffusion.ipynb is out of date (kit/notebook_source.py or the autograder's points "
-        "changed): run `python -m kit.release` and commit source/ and release/"
+        "source/diffusion/diffusion.ipynb is out of date (solutions/diffusion.md, the task registry or "
+        "kit/notebook_source.py changed): run `python -m kit.release` and commit source/ and release/"
     )
+
+
+def test_the_notebook_says_it_is_generated_and_the_text_is_what_jupytext_writes():
+    import jupytext
+
+    assert SOURCE.metadata["kit"]["generated"] == RELEASE.metadata["kit"]["generated"] == GENERATED_NOTE
+    assert f"solutions/{NOTEBOOK_TEXT}" in GENERATED_NOTE
+    text = (SOLUTIONS_DIR / NOTEBOOK_TEXT).read_text(encoding="utf-8")
+    assert jupytext.writes(jupytext.reads(text, fmt="md:myst"), fmt="md:myst") == text, (
+        f"solutions/{NOTEBOOK_TEXT} is not as jupytext writes it (saving it in Jupyter would rewrite it)"
+    )
+
+
+def _edited_solutions(tmp_path, old: str, new: str):
+    """A copy of solutions/ whose text notebook has ``old`` replaced by ``new`` (once)."""
+    import shutil
+
+    solutions = tmp_path / "solutions"
+    shutil.copytree(SOLUTIONS_DIR, solutions)
+    path = solutions / NOTEBOOK_TEXT
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return solutions
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("  check: 2.2.2\n", "  check: 2.2.3\n", r"none for \['2\.2\.2'\], more than one for \['2\.2\.3'\]"),
+        ("  check: 2.2.2\n", "  check: 9.9.9\n", "unknown task '9.9.9'"),
+        (
+            "# The check cell of task 2.2.2, written by `make release` from the task registry.\n",
+            "check('2.2.2')\n",
+            "the check cell of task 2.2.2 is written by the builder",
+        ),
+        (
+            '+++ {"kit": {"todo": "2.2.2"}}',
+            '+++ {"kit": {"todo": "2.2.2", "points": 3}}',
+            "unknown kit directive",
+        ),
+        (
+            '"part": "2.1", "points": 2',
+            '"part": "7.1", "points": 2',
+            "part '7.1' of answer 'forward_marginal'",
+        ),
+    ],
+)
+def test_the_builder_refuses_a_text_notebook_it_cannot_expand(tmp_path, old, new, problem):
+    with pytest.raises(NotebookTextError, match=problem):
+        build_notebook(solutions_dir=_edited_solutions(tmp_path, old, new))
 
 
 def test_every_part_of_the_homework_comes_in_order():

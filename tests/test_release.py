@@ -14,6 +14,7 @@ import pytest
 
 from kit import PACKAGE, REPO_ROOT, SOLUTIONS_DIR, SOURCE_DIR
 from kit.markers import MarkerError, find_regions, to_reference, to_stub
+from kit.notebook_source import NOTEBOOK_TEXT
 from kit.release import build
 
 API_DUMP = Path(__file__).with_name("api_dump.py")
@@ -205,8 +206,13 @@ def test_build_refuses_solutions_with_bad_markers(tmp_path):
 
 def test_build_copies_other_files_verbatim(tmp_path):
     fresh_release, _ = build(tmp_path)
-    given = [path for path in SOLUTIONS_DIR.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
-    assert given and all(path.suffix != ".ipynb" for path in given)  # the notebook: kit/notebook_source.py
+    given = [
+        path
+        for path in SOLUTIONS_DIR.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.name != NOTEBOOK_TEXT
+    ]
+    assert given and all(path.suffix != ".ipynb" for path in given)  # the notebook: built from NOTEBOOK_TEXT
+    assert not (fresh_release / NOTEBOOK_TEXT).exists()  # the text notebook is built, not copied
     for path in given:  # .py files become stubs
         if path.suffix != ".py":
             assert filecmp.cmp(path, fresh_release / path.relative_to(SOLUTIONS_DIR), shallow=False)

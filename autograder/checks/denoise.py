@@ -22,7 +22,7 @@ from ..public.judge import (
     schedule_for_probe,
     variance_ratio_bounds,
 )
-from . import Group, ordered
+from . import Group
 
 Mean = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (x_t, eps) -> mean
 
@@ -344,10 +344,4 @@ def threshold_mean(
     )
 
 
-GROUP = Group(
-    name="denoise",
-    tasks=("2.1.2", "2.3.2"),
-    checks=ordered(
-        ("2.1.2", "2.3.2"), public.CHECKS + (step_mean_t0, step_mean, threshold_t0, threshold_mean)
-    ),
-)
+GROUP = Group("denoise", public.CHECKS + (step_mean_t0, step_mean, threshold_t0, threshold_mean))

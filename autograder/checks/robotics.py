@@ -23,7 +23,7 @@ from ..public.judge import (
     scaled,
     shape_text,
 )
-from . import Group, ordered
+from . import Group
 
 # ================================================================================= 2.4.1: windows
 
@@ -589,17 +589,6 @@ def rollout_replay(
 
 
 GROUP = Group(
-    name="robotics",
-    tasks=("2.4.1", "2.4.2"),
-    checks=ordered(
-        ("2.4.1", "2.4.2"),
-        public.CHECKS
-        + (
-            windows_padding,
-            windows_values,
-            normalizer_closed_form,
-            rollout_stops,
-            rollout_replay,
-        ),
-    ),
+    "robotics",
+    public.CHECKS + (windows_padding, windows_values, normalizer_closed_form, rollout_stops, rollout_replay),
 )

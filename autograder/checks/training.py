@@ -18,7 +18,7 @@ from ..public.judge import (
     fmt,
     network_output,
 )
-from . import Group, ordered
+from . import Group
 
 
 # ================================================================================= 2.2.1
@@ -122,15 +122,4 @@ def drop_positions(session: Session, sequential: bool, p: float, seed: int) -> N
         )
 
 
-GROUP = Group(
-    name="training",
-    tasks=("2.2.1", "2.2.2"),
-    checks=ordered(
-        ("2.2.1", "2.2.2"),
-        public.CHECKS
-        + (
-            loss_value,
-            drop_positions,
-        ),
-    ),
-)
+GROUP = Group("training", public.CHECKS + (loss_value, drop_positions))

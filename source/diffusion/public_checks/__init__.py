@@ -7,20 +7,21 @@ Students run them from the notebook::
 
 and with ``pytest`` inside the release folder (tests/test_public.py). They run in the student's own
 process, on the ``diffusion_models`` that ``import`` finds. The autograder runs the very same check
-objects (plus hidden ones) with the student's code in a child process. One module per task group,
-each holding its probes and its public checks.
+objects (plus hidden ones) with the student's code in a child process. One module per task group of
+the task registry (:mod:`.tasks`), each holding its probes and its public checks.
 """
 
 from __future__ import annotations
 
-from . import denoise, image, robotics, sampling, scheduler, training
+import importlib
+
 from .core import Check, Outcome, gated, run_check
 from .hypothesis_home import use_a_temporary_storage_directory
-from .points import TASK_POINTS
+from .tasks import GROUP_NAMES, TASK_POINTS
 
 use_a_temporary_storage_directory()  # no .hypothesis/ left in the folder the checks run in
 
-GROUPS = (scheduler, denoise, training, sampling, image, robotics)
+GROUPS = tuple(importlib.import_module(f"{__name__}.{name}") for name in GROUP_NAMES)
 PUBLIC_CHECKS: tuple[Check, ...] = tuple(c for module in GROUPS for c in module.CHECKS)
 
 
