@@ -16,5 +16,6 @@ Layout, by who may read each line (students hold public/ and nothing else):
     sandbox        the grader's side of the children: zygote, per-group sessions, limits
     submission     finding and copying the student's diffusion_models/
     grader, report, cli   orchestration, results.json and the table, the command line
-    gradescope     building the Gradescope autograder zip
+    gradescope/    the Gradescope deployment: the zip, setup.sh, run_autograder, what students see
+                   when (the visibility policy), and ``make gradescope-test``
 """
