@@ -32,7 +32,10 @@ Gradescope visibility (what results.json lets a student see, and when; instructo
   It gives the hidden checks away: for practice assignments only.
 
 Gradescope's stdout (the grading table, hidden checks included) is kept for instructors under all
-three (``stdout_visibility: hidden``).
+three (``stdout_visibility: hidden``). One channel is left: the checks of a task group share the
+group's time and its fresh processes, and each task's public checks run before its hidden ones, so a
+hidden check that hangs or crashes again and again can leave a later task's public check failing with
+"no fresh process is left" or "the time limit ... is spent".
 """
 
 from __future__ import annotations
