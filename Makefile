@@ -41,14 +41,19 @@ clean:
 	rm -rf $(VENV) out
 
 # The autograder: `make grade SUBMISSION=path/to/zip-or-folder` (default: the reference), and the
-# Gradescope autograder zip in out/gradescope/.
-.PHONY: grade gradescope
+# Gradescope autograder zip in out/gradescope/. `make gradescope-test SUBMISSION=...` builds that zip and
+# runs it as Gradescope would, in out/gradescope-test/ (the stand-in for /autograder; setup.sh installs
+# nothing there: it grades with the kit's .venv), and prints where results.json is.
+.PHONY: grade gradescope gradescope-test
 SUBMISSION ?= reference
 grade: setup
 	$(PY) -m autograder grade $(SUBMISSION) --results out/results.json
 
 gradescope: setup
 	$(PY) -m autograder.gradescope --out out/gradescope
+
+gradescope-test: setup
+	$(PY) -m autograder.gradescope.local $(SUBMISSION) --root out/gradescope-test --out out/gradescope
 
 # A whole class: `make grade-all SUBMISSIONS=course/submitted` (nbgrader's submitted/, or a folder of
 # zips) writes out/class/{results/<student>/results.json,grades.csv,summary.png}; rerun it to resume.

@@ -19,5 +19,6 @@ pipeline stage):
     submission     finding and copying the student's diffusion_models/
     grader, report, cli   orchestration, results.json and the table, the command line
     classroom/     grade-all: a whole class in parallel workers, grades.csv, summary.png
-    gradescope     building the Gradescope autograder zip
+    gradescope/    the Gradescope deployment: the zip, setup.sh, run_autograder, what students see
+                   when (the visibility policy), and ``make gradescope-test``
 """

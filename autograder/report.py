@@ -1,9 +1,10 @@
 """The verdicts of one grading as a printed table and as Gradescope's results.json.
 
-results.json (https://gradescope-autograders.readthedocs.io/en/latest/specs/): ``score``,
-``execution_time``, ``output``, and ``tests``, one per check, each with ``name``, ``number``,
-``score``, ``max_score``, ``status`` (passed/failed), ``output`` (the feedback) and ``visibility``.
-Feedback holds no timings, so grading a submission twice gives the same tests.
+results.json (https://gradescope-autograders.readthedocs.io/en/latest/specs/): ``score``, ``output``,
+``stdout_visibility`` and ``tests``, one per check, each with ``name``, ``number``, ``score``,
+``max_score``, ``status`` (passed/failed), ``output`` (the feedback) and ``visibility``; what a student
+sees of it, and when, is the visibility policy's (:mod:`autograder.gradescope.visibility`). Feedback
+holds no timings, so grading a submission twice gives the same tests.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .gradescope.visibility import results_json as gradescope_results
 from .public.core import Outcome
 
 
@@ -69,7 +71,8 @@ class Report:
             )
         return "\n".join(lines)
 
-    def results_json(self) -> dict[str, Any]:
+    def tests(self) -> list[dict[str, Any]]:
+        """One results.json test per check, in order, each with the check's own visibility."""
         tests = []
         numbers: dict[str, int] = defaultdict(int)
         for outcome in self.outcomes:
@@ -86,12 +89,11 @@ class Report:
                     "visibility": check.visibility,
                 }
             )
-        return {
-            "score": self.score,
-            "execution_time": int(round(self.seconds)),
-            "output": self.summary(),
-            "tests": tests,
-        }
+        return tests
+
+    def results_json(self, visibility: str | None = None) -> dict[str, Any]:
+        """Gradescope's results.json under the visibility policy (``autograder/policy.py`` when None)."""
+        return gradescope_results(self, visibility)
 
     def write(self, path: Path) -> None:
         """Write results.json atomically (a half-written file is never left behind)."""

@@ -1,4 +1,5 @@
-"""A fake ``/autograder`` tree laid out as Gradescope lays it out, whose grader says which copy of it ran.
+"""A fake ``/autograder`` tree laid out as Gradescope lays it out (by :mod:`autograder.gradescope.local`,
+which ``make gradescope-test`` runs), whose grader says which copy of it ran.
 
 Gradescope unpacks the autograder zip into ``/autograder/source`` and runs ``run_autograder``, which must
 grade with that copy. The kit's own checkout is importable too (``pip install -e``), and grades exactly
@@ -8,19 +9,19 @@ its ``autograder/__init__.py`` that appends the path it was imported from to ``R
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
+
+from autograder.gradescope import local
+from autograder.gradescope.local import unpack_bundle as unpack_unmarked
 
 MARKER = "graders-that-ran"
 
 
 def unpack_bundle(autograder_zip: Path, root: Path) -> Path:
     """``root/source``: the bundle unpacked, its grader marked; returns ``root``."""
-    with zipfile.ZipFile(autograder_zip) as zipped:
-        zipped.extractall(root / "source")
+    unpack_unmarked(autograder_zip, root)
     init = root / "source" / "autograder" / "__init__.py"
     planted = (
         "\n\n# planted by the kit's tests (tests/gradescope_root.py): which copy of the grader ran\n"
@@ -36,17 +37,8 @@ def unpack_bundle(autograder_zip: Path, root: Path) -> Path:
 
 
 def run_autograder(root: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``bash root/source/run_autograder`` on ``root/submission``, from a folder that is neither."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(AUTOGRADER_ROOT=str(root), PYTHON=sys.executable, GRADER_DEVICE="cpu")
-    return subprocess.run(
-        ["bash", str(root / "source" / "run_autograder")],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    """``root/run_autograder`` on ``root/submission`` with this Python (no setup.sh run needed)."""
+    return local.run_autograder(root, timeout=timeout, PYTHON=sys.executable)
 
 
 def graders_that_ran(root: Path) -> list[str]:

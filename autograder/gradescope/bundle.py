@@ -2,7 +2,7 @@
 
 The zip holds, at its top, ``setup.sh`` (Gradescope runs it once to install Python and the packages),
 ``run_autograder`` (run for every submission: grades /autograder/submission into
-/autograder/results/results.json), ``requirements.txt`` (the kit's runtime dependencies from
+/autograder/results/results.json), both copied from this folder, ``requirements.txt`` (the kit's runtime dependencies from
 pyproject.toml, without the notebook tooling, plus hypothesis), the ``autograder`` package itself, and
 ``release/diffusion/diffusion_models`` (the given package that submissions are laid over).
 """
@@ -17,10 +17,10 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-AUTOGRADER_DIR = Path(__file__).resolve().parent
+FILES = Path(__file__).resolve().parent  # setup.sh and run_autograder sit beside this file
+AUTOGRADER_DIR = FILES.parent
 REPO_ROOT = AUTOGRADER_DIR.parent
 GIVEN_PACKAGE = REPO_ROOT / "release" / "diffusion" / "diffusion_models"
-FILES = AUTOGRADER_DIR / "gradescope_files"
 NOT_NEEDED = {"nbgrader", "jupyter", "nbclient", "nbformat"}  # the notebook tooling never runs in grading
 ALSO_NEEDED = ["hypothesis"]
 
@@ -56,7 +56,7 @@ def build(out_dir: Path) -> Path:
                     zipped,
                     path,
                     f"autograder/{relative.as_posix()}",
-                    executable=path.name == "run_autograder",
+                    executable=path.name in ("run_autograder", "setup.sh"),
                 )
         # The package as students were given it: submissions (only the files with TODOs) are laid
         # over it (autograder.submission.GIVEN_PACKAGE, the same path relative to autograder/).
