@@ -14,7 +14,7 @@ Cells carry nbgrader's metadata (schema 3):
 - one **autograded** code cell per task (``check_<task>``): visible, it runs the task's public checks
   (``public_checks.check``); hidden (``### BEGIN HIDDEN TESTS``), it ends with a placeholder value
   that nbgrader's own process replaces by the task's points from the full autograder, run outside the
-  kernel (:mod:`kit.notebook_grading`, :mod:`kit.nbgrader_scores`);
+  kernel (:mod:`autograder.nbgrader.cells`, :mod:`autograder.nbgrader.scores`);
 - one **manually graded** markdown answer cell per written question (``answer_<name>``), holding the
   model answer; ``nbgrader generate_assignment`` replaces it by "YOUR ANSWER HERE".
 
@@ -179,7 +179,7 @@ class NotebookWriter:
         source = "\n".join(
             [
                 HIDDEN_BEGIN,
-                "from kit.notebook_grading import prepare_autograding, recorded_by_nbgrader",
+                "from autograder.nbgrader.cells import prepare_autograding, recorded_by_nbgrader",
                 "",
                 "prepare_autograding()",
                 HIDDEN_END,

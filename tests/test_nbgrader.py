@@ -34,7 +34,7 @@ ASSIGNMENT = "diffusion"
 # student id -> the bugs of tests/catalogue/mutants.py in the reference they submit; `stub` submits the
 # release untouched, `forger` also forges its scores (FORGERY)
 STUDENTS = {"solved": (), "buggy": ("sigma-beta",), "forger": ("no-clamp",), "stub": ()}
-HIDDEN_CODE = ("HIDDEN TESTS", "recorded_by_nbgrader", "notebook_grading", "prepare_autograding")
+HIDDEN_CODE = ("HIDDEN TESTS", "recorded_by_nbgrader", "nbgrader.cells", "prepare_autograding")
 COPY_IGNORED = (
     ".git",
     ".venv",
@@ -67,11 +67,11 @@ FORGERY = """
 
 # ---- a forgery: the grading helpers patched, fake results printed, values returned from every cell
 try:
-    import kit.notebook_grading as _grading
+    import autograder.nbgrader.cells as _grading
 
     _grading.recorded_by_nbgrader = lambda task: "full marks"  # not a number: nbgrader's full points
     _grading.task_score = lambda task, *args, **kwargs: "full marks"
-    _grading.task_verdict = lambda report, task: (10.0, f"Autograder, task {task}: 10/10 points")
+    _grading.prepare_autograding = lambda: None
 except Exception:
     pass
 print("Autograder, task 2.3.2: 10/10 points\\n[PASS] 10/10  hidden  everything")
@@ -337,14 +337,16 @@ def test_autograde_scores_come_from_the_grading_before_the_kernel_not_from_its_o
     from nbgrader.utils import determine_grade
 
     from autograder.checks import all_groups
+    from autograder.nbgrader.kernel import FencedExecute
+    from autograder.nbgrader.scores import REPORT, GradeSubmittedPackage, WriteAutograderScores
     from autograder.public.core import Outcome
     from autograder.report import Report
-    from kit.nbgrader_scores import REPORT, GradeSubmittedPackage, WriteAutograderScores
 
     chosen = _course_config().Autograde.autograde_preprocessors
-    assert chosen.index(GradeSubmittedPackage) < chosen.index(Execute)
+    assert chosen.index(GradeSubmittedPackage) < chosen.index(FencedExecute)  # the kernel runs fenced
     assert chosen.index(WriteAutograderScores) == chosen.index(SaveAutoGrades) - 1
-    assert set(Autograde.class_traits()["autograde_preprocessors"].default()) <= set(chosen)
+    assert set(Autograde.class_traits()["autograde_preprocessors"].default()) - {Execute} <= set(chosen)
+    assert Execute not in chosen
 
     folder = tmp_path / "course" / "autograded" / "alice" / ASSIGNMENT
     outcomes = [

@@ -3,7 +3,7 @@
 Every autograded cell of the source notebook (written by :mod:`kit.notebook_source`) reads
 
     ### BEGIN HIDDEN TESTS
-    from kit.notebook_grading import prepare_autograding, recorded_by_nbgrader
+    from autograder.nbgrader.cells import prepare_autograding, recorded_by_nbgrader
     prepare_autograding()
     ### END HIDDEN TESTS
     from public_checks import check          # the part students see and run
@@ -14,30 +14,34 @@ Every autograded cell of the source notebook (written by :mod:`kit.notebook_sour
 
 nbgrader strips both hidden regions from the students' copy and restores them when it autogrades. The
 kernel runs the student's package, so nothing it returns or prints can be trusted as a score: the
-cell's points come from :mod:`kit.nbgrader_scores`, preprocessors of nbgrader's own process that grade
-the submitted package with the very :class:`~autograder.grader.Grader` of ``python -m autograder grade``
-(student code in sandboxed children, hidden checks included) before the kernel starts, and write each
-cell's verdicts and points after it ends. :func:`recorded_by_nbgrader` is the placeholder they replace
-(0, so a configuration without them gives 0, not nbgrader's full points for a cell without a value).
+cell's points come from :mod:`autograder.nbgrader.scores`, preprocessors of nbgrader's own process
+that grade the submitted package with the very :class:`~autograder.grader.Grader` of ``python -m
+autograder grade`` (student code in sandboxed children, hidden checks included) before the kernel
+starts, and write each cell's verdicts and points after it ends. :func:`recorded_by_nbgrader` is the
+placeholder they replace (0, so a configuration without them gives 0, not nbgrader's full points for a
+cell without a value).
 
 :func:`prepare_autograding` makes ``import public_checks`` give the grader's own public checks (the
 same module that ``make release`` ships to students) and switches ``%autoreload`` off.
-:func:`task_verdict` is the text both the notebook and :func:`task_score` (grading inside a kernel, for
-an instructor's own notebook) show.
+
+This module runs inside the fenced kernel (:mod:`autograder.nbgrader.launcher`), which imports it and
+``autograder.public`` before its fences go up and can read nothing else of the kit: it imports nothing
+of the grader. :func:`task_score` (grading inside a kernel, for an instructor's own notebook) imports
+the grader when called, and cannot run in the fenced kernel.
 """
 
 from __future__ import annotations
 
-import atexit
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from autograder.checks import group_of_task
-from autograder.grader import Grader
-from autograder.report import Report
+if TYPE_CHECKING:  # never imported at run time: the fenced kernel cannot read the grader
+    from autograder.grader import Grader
+    from autograder.report import Report
 
-_REPORTS: dict[tuple[str, str, str], Report] = {}  # (folder, device, group) -> its report, once per kernel
-_GRADERS: dict[str, Grader] = {}  # device -> one Grader (one zygote) for all the cells of a kernel
+_GRADERS: dict[str, Grader] = {}  # device -> the Grader of task_score, one zygote per kernel
+_REPORTS: dict[tuple[str, str, str], Report] = {}  # (folder, device, group) -> its report
 
 
 def prepare_autograding() -> None:
@@ -59,51 +63,24 @@ def prepare_autograding() -> None:
         shell.run_line_magic("autoreload", "0")
 
 
-def _grader(device: str) -> Grader:
-    if device not in _GRADERS:
-        _GRADERS[device] = Grader(device=device)
-        atexit.register(_GRADERS[device].close)  # the kernel's exit stops its zygote
-    return _GRADERS[device]
+def recorded_by_nbgrader(task: str) -> float:
+    """The last line of ``task``'s autograded cell: 0, a placeholder.
 
-
-def group_report(group: str, submission: str | Path = ".", device: str = "auto") -> Report:
-    """The autograder's report on one task group of the package in ``submission``, graded once per kernel."""
-    key = (str(Path(submission).resolve()), device, group)
-    if key not in _REPORTS:
-        _REPORTS[key] = _grader(device).grade(Path(submission), (group,))
-    return _REPORTS[key]
-
-
-def task_verdict(report: Report, task: str) -> tuple[float, str]:
-    """The points of ``task`` in ``report`` and the verdicts as the notebook shows them: a summary line,
-    the grading's notice if any, then one line per check (with its feedback when it failed)."""
-    outcomes = [o for o in report.outcomes if o.check.task == task]
-    earned = sum(o.score for o in outcomes)
-    possible = sum(o.check.points for o in outcomes)
-    public = (
-        sum(o.score for o in outcomes if o.check.public),
-        sum(o.check.points for o in outcomes if o.check.public),
-    )
-    lines = [
-        f"Autograder, task {task}: {earned:g}/{possible:g} points (graded on {report.device}): public checks "
-        f"{public[0]:g}/{public[1]:g}, hidden checks {earned - public[0]:g}/{possible - public[1]:g}"
-    ]
-    if report.notice:
-        lines.append(report.notice)
-    for outcome in outcomes:
-        mark = "PASS" if outcome.passed else "FAIL"
-        where = "public" if outcome.check.public else "hidden"
-        lines.append(f"[{mark}] {outcome.score:g}/{outcome.check.points:g}  {where}  {outcome.check.title}")
-        if not outcome.passed:
-            lines.append("       " + outcome.feedback.replace("\n", "\n       "))
-    return round(float(earned), 6), "\n".join(lines)
+    The cell's points are written by :class:`autograder.nbgrader.scores.WriteAutograderScores` in
+    nbgrader's own process, from a grading of the submitted package that no code in this kernel can
+    reach; it replaces this value. An ``nbgrader_config.py`` without that preprocessor therefore gives
+    every autograded cell 0 (never the full points that nbgrader gives a cell without a value).
+    """
+    del task
+    return 0.0
 
 
 def task_score(task: str, submission: str | Path = ".", device: str = "auto") -> float:
     """Print the autograder's verdict on ``task`` and return its points, graded in this process.
 
-    Not what ``nbgrader autograde`` scores (:mod:`kit.nbgrader_scores` grades outside the kernel); for an
-    instructor who wants the verdicts inside a notebook.
+    Not what ``nbgrader autograde`` scores (:mod:`autograder.nbgrader.scores` grades outside the
+    kernel); for an instructor who wants the verdicts inside a notebook of their own. Its first call
+    starts a grader (one zygote per kernel, stopped when the kernel exits).
 
     Args:
         task: a task of the autograder's registry, e.g. ``"2.1.2"``.
@@ -113,18 +90,19 @@ def task_score(task: str, submission: str | Path = ".", device: str = "auto") ->
     Returns:
         the points earned, between 0 and the task's points in the autograder.
     """
-    earned, text = task_verdict(group_report(group_of_task(task), submission, device), task)
+    import atexit
+
+    from autograder.checks import group_of_task
+    from autograder.grader import Grader
+
+    from .scores import task_verdict
+
+    if device not in _GRADERS:
+        _GRADERS[device] = Grader(device=device)
+        atexit.register(_GRADERS[device].close)  # the kernel's exit stops its zygote
+    key = (str(Path(submission).resolve()), device, group_of_task(task))
+    if key not in _REPORTS:  # each task group graded once per kernel
+        _REPORTS[key] = _GRADERS[device].grade(Path(submission), (key[2],))
+    earned, text = task_verdict(_REPORTS[key], task)
     print(text)
     return earned
-
-
-def recorded_by_nbgrader(task: str) -> float:
-    """The last line of ``task``'s autograded cell: 0, a placeholder.
-
-    The cell's points are written by :class:`kit.nbgrader_scores.WriteAutograderScores` in nbgrader's own
-    process, from a grading of the submitted package that no code in this kernel can reach; it replaces
-    this value. An ``nbgrader_config.py`` without that preprocessor therefore gives every autograded cell
-    0 (never the full points that nbgrader gives a cell without a value).
-    """
-    del task
-    return 0.0
