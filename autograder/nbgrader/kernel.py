@@ -176,10 +176,10 @@ class FencedKernelManager(AsyncKernelManager):
     def release(self) -> None:
         """After the kernel: every process of its uid killed, the folder back to the course's owner,
         the private folder gone."""
-        private = getattr(self, "private", None)
+        private, plan = getattr(self, "private", None), getattr(self, "plan", None)
         if private is None:
             return
-        if self.plan["own_uid"]:
+        if plan is not None and plan["own_uid"]:
             _kill_owners_of(private, self.folder)
             for folder, dirs, files in os.walk(self.folder):
                 for name in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
