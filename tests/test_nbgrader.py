@@ -12,10 +12,13 @@ socket, and nothing outside its own autograded folder changes. And the standard 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
 import shutil
+import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -384,8 +387,6 @@ def _course_state(course: Path) -> dict[str, str]:
     """Every file of the course folder -> its hash, but the hostile's autograded folder and the two files
     nbgrader itself writes while autograding (gradebook.db, compared by :func:`_gradebook_rows`, and its
     log)."""
-    import hashlib
-
     own = course / "autograded" / HOSTILE
     state = {}
     for path in sorted(course.rglob("*")):
@@ -398,9 +399,15 @@ def _course_state(course: Path) -> dict[str, str]:
 def _gradebook_rows(course: Path) -> list[str]:
     """Every row of gradebook.db (as SQL) that is not the hostile student's own: its student row,
     submission, notebooks, grades and comments."""
-    import sqlite3
+    try:
+        return _rows_but(sqlite3.connect(course / "gradebook.db"))
+    except sqlite3.DatabaseError as error:  # a kernel that wrote into it
+        return [f"gradebook.db unreadable: {error}"]
 
-    with sqlite3.connect(course / "gradebook.db") as db:
+
+def _rows_but(db: sqlite3.Connection) -> list[str]:
+    """The rows of ``db`` but the hostile student's own."""
+    with db:
         mine = {HOSTILE}
         mine |= {
             r[0] for r in db.execute("SELECT id FROM submitted_assignment WHERE student_id = ?", (HOSTILE,))
@@ -420,8 +427,6 @@ def hostile(course) -> dict:
     after the others were graded, then `nbgrader autograde diffusion --student hostile`: the course and
     the gradebook before and after, what its kernel's attempts gave, nbgrader's log, whether the grading
     machine's listener saw a connection."""
-    import socket
-
     root = course.parent
     folder = root / "students" / HOSTILE
     shutil.copytree(RELEASE_DIR, folder, ignore=CACHES)
