@@ -22,9 +22,14 @@ Grading (students submit the zip of ``collect_submission.sh``, unpacked into
     nbgrader export
 
 Each autograded cell's points are the autograder's for its task, computed in nbgrader's own process by
-the preprocessors of ``kit.nbgrader_scores`` (the sandboxed grader of ``python -m autograder grade``,
-before the kernel runs), never read from what the notebook's kernel returns or prints. The Makefile's
-``nbgrader-*`` targets and docs/instructors.md give the whole path from roster to grades.
+the preprocessors of ``autograder.nbgrader.scores`` (the sandboxed grader of ``python -m autograder
+grade``, before the kernel runs), never read from what the notebook's kernel returns or prints. The
+kernel itself runs fenced (``autograder.nbgrader.kernel``: nbgrader's ``Execute`` replaced by
+``FencedExecute``): a uid of its own where nbgrader runs as root, no network, writes only inside its own
+autograded folder and a private temporary folder, reads nothing of the course folder but its own folder
+and the public checks. nbgrader's log names the fences of each kernel and warns about any this platform
+lacks. The Makefile's ``nbgrader-*`` targets and docs/instructors.md give the whole path from roster to
+grades.
 """
 
 import sys
@@ -37,7 +42,8 @@ sys.path.insert(0, str(COURSE))  # the course's kit, when nbgrader runs here wit
 
 from nbgrader.converters import Autograde  # noqa: E402
 
-from kit.nbgrader_scores import autograde_preprocessors  # noqa: E402
+from autograder.nbgrader.kernel import with_fenced_kernel  # noqa: E402
+from autograder.nbgrader.scores import autograde_preprocessors  # noqa: E402
 from kit.release import graded_files  # noqa: E402
 
 ASSIGNMENT = "diffusion"
@@ -57,11 +63,13 @@ c.Autograde.exclude_overwriting = {
 # kernel runs (GradeSubmittedPackage, before Execute), each cell's verdicts and points written just before
 # SaveAutoGrades records them (WriteAutograderScores), whatever the kernel returned or printed; server
 # paths are stripped from every output. Grading children may not read the course folder (the gradebook,
-# other students' submissions).
-c.Autograde.autograde_preprocessors = autograde_preprocessors(
-    Autograde.class_traits()["autograde_preprocessors"].default()
+# other students' submissions), and neither may the notebook's kernel (FencedExecute, in Execute's place:
+# it reads and writes its own autograded folder only).
+c.Autograde.autograde_preprocessors = with_fenced_kernel(
+    autograde_preprocessors(Autograde.class_traits()["autograde_preprocessors"].default())
 )
 c.GradeSubmittedPackage.protected = [str(COURSE)]
+c.FencedExecute.protected = [str(COURSE)]
 
 # Caches that running pytest or the public checks may leave in an assignment folder are never copied.
 c.CourseDirectory.ignore = [
@@ -75,7 +83,8 @@ c.CourseDirectory.ignore = [
 
 # Execution while autograding, on a CPU: a check cell runs its task's public checks, and the notebook
 # itself runs with its SMALL settings while nbgrader autogrades. 600 s per cell leaves room for a slow
-# machine; a cell that runs longer is interrupted (its points still come from the autograder).
+# machine; a cell that runs longer is interrupted (its points still come from the autograder). Execute's
+# settings hold for FencedExecute too.
 c.Execute.timeout = 600
 c.Execute.startup_timeout = 120  # the kernel's first import of torch can be slow on a cold disk
 

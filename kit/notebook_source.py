@@ -12,7 +12,7 @@ but for those whose ``kit`` metadata asks for something to be written in:
   (``check_<task>``). Visible, it names the task, its files and its points, and runs its public
   checks (``public_checks.check``); hidden (``### BEGIN HIDDEN TESTS``), it ends with a placeholder
   value that nbgrader's own process replaces by the task's points from the full autograder, run
-  outside the kernel (:mod:`kit.notebook_grading`, :mod:`kit.nbgrader_scores`). Title and points
+  outside the kernel (:mod:`autograder.nbgrader.cells`, :mod:`autograder.nbgrader.scores`). Title and points
   come from the task registry (``autograder/public/tasks.py``), the files from the solution markers.
 - ``kit: {todo: <task>}`` (markdown): the task's TODO box, the cell's text behind "TODO, task X
   (its files)".
@@ -210,7 +210,7 @@ class NotebookWriter:
         source = "\n".join(
             [
                 HIDDEN_BEGIN,
-                "from kit.notebook_grading import prepare_autograding, recorded_by_nbgrader",
+                "from autograder.nbgrader.cells import prepare_autograding, recorded_by_nbgrader",
                 "",
                 "prepare_autograding()",
                 HIDDEN_END,

@@ -1,24 +1,30 @@
-"""The real nbgrader CLI from roster to grades, driven by the Makefile's targets in a copy of the course
-repository as an instructor clones it (docs/instructors.md), with four students in one autograde run:
+"""The real nbgrader CLI from roster to grades: every command of docs/instructors.md as written, in a
+clone of the course repository, with four students in one autograde run:
 the solved submission gets every autograded point, the untouched release none, a buggy one and a forging
 one (its package patches the kit's grading helpers, prints fake results and makes the kernel return
 values; its notebook's cells return big numbers) exactly what `python -m autograder grade-all` gives
 their code (the forger's without its forgery). The feedback never shows hidden test code, server paths
-or hypothesis's database. And the standard path is safe: plain `nbgrader generate_assignment` releases
-no solution and writes the committed release."""
+or hypothesis's database. A fifth, hostile, submission autogrades afterwards: its code, in the notebook's
+fenced kernel, cannot write the gradebook, read another student's folder, change the kit or open a
+socket, and nothing outside its own autograded folder changes. And the standard path is safe: plain
+`nbgrader generate_assignment` releases no solution and writes the committed release."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
 import shutil
+import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import kernel_fences
 import pytest
 from assignment_folders import CACHES, ZIP_NAME, collect
 from catalogue.grading import mutated
@@ -31,29 +37,12 @@ from kit.notebook_source import WRITTEN_POINTS, autograder_grading
 from kit.release import graded_files
 
 ASSIGNMENT = "diffusion"
+GUIDE = REPO_ROOT / "docs" / "instructors.md"
+NBGRADER_STEPS = ("nbgrader-autograde", "nbgrader-feedback", "nbgrader-export")  # after setup, collect
 # student id -> the bugs of tests/catalogue/mutants.py in the reference they submit; `stub` submits the
 # release untouched, `forger` also forges its scores (FORGERY)
 STUDENTS = {"solved": (), "buggy": ("sigma-beta",), "forger": ("no-clamp",), "stub": ()}
-HIDDEN_CODE = ("HIDDEN TESTS", "recorded_by_nbgrader", "notebook_grading", "prepare_autograding")
-COPY_IGNORED = (
-    ".git",
-    ".venv",
-    "out",
-    "data",
-    "build",
-    "dist",
-    "*.egg-info",
-    "gradebook.db",
-    "submitted",
-    "autograded",
-    "feedback",
-    ".ruff_cache",
-    "__pycache__",
-    "*.pyc",
-    ".ipynb_checkpoints",
-    ".pytest_cache",
-    ".hypothesis",
-)
+HIDDEN_CODE = ("HIDDEN TESTS", "recorded_by_nbgrader", "nbgrader.cells", "prepare_autograding")
 
 
 def _env() -> dict[str, str]:
@@ -67,11 +56,11 @@ FORGERY = """
 
 # ---- a forgery: the grading helpers patched, fake results printed, values returned from every cell
 try:
-    import kit.notebook_grading as _grading
+    import autograder.nbgrader.cells as _grading
 
     _grading.recorded_by_nbgrader = lambda task: "full marks"  # not a number: nbgrader's full points
     _grading.task_score = lambda task, *args, **kwargs: "full marks"
-    _grading.task_verdict = lambda report, task: (10.0, f"Autograder, task {task}: 10/10 points")
+    _grading.prepare_autograding = lambda: None
 except Exception:
     pass
 print("Autograder, task 2.3.2: 10/10 points\\n[PASS] 10/10  hidden  everything")
@@ -110,10 +99,10 @@ def _make(course: Path, target: str, **variables: str) -> str:
     return result.stdout + result.stderr
 
 
-def _submissions(root: Path, release: Path) -> tuple[Path, Path]:
+def _submissions(root: Path, release: Path, zips: Path) -> None:
     """The students' zips as the LMS hands them over (``zips/<student>.zip``) and, for the autograder, the
-    same zips with the forger's code as it is without its forgery (``expected/``)."""
-    zips, expected = root / "zips", root / "expected"
+    same zips with the forger's code as it is without its forgery (``root/expected/``)."""
+    expected = root / "expected"
     zips.mkdir()
     expected.mkdir()
     for student in STUDENTS:
@@ -132,36 +121,84 @@ def _submissions(root: Path, release: Path) -> tuple[Path, Path]:
             collected = collect(folder)
             assert collected.returncode == 0, collected.stderr
         shutil.copy2(folder / ZIP_NAME, zips / f"{student}.zip")
-    return zips, expected
+
+
+def guide_commands() -> list[str]:
+    """Every line of the ```bash blocks of docs/instructors.md, in order: what an instructor types."""
+    blocks = re.findall(r"^```bash\n(.*?)^```", GUIDE.read_text(encoding="utf-8"), re.S | re.M)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def _clone(course: Path) -> None:
+    """The course folder as `git clone` gives it: the files git tracks, with this working tree's changes
+    and its new files that git does not ignore (so uncommitted work is what the test runs), and nothing
+    that git ignores (.venv, gradebook.db, submitted/, ...)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        source = REPO_ROOT / name
+        if source.is_file():  # a tracked file deleted in the working tree is not in the clone
+            (course / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, course / name, follow_symlinks=False)
+
+
+def _run_guide(course: Path, commands: list[str]) -> dict[str, str]:
+    """Run the guide's commands in ``course`` with the kit's .venv (``VENV=``, passed in MAKEFLAGS as if
+    typed on each make's command line); each command -> its output."""
+    venv = Path(sys.executable).parent.parent
+    stamp = venv / ".installed"
+    if stamp.exists():  # `make setup` then finds the venv installed from this pyproject.toml
+        os.utime(course / "pyproject.toml", (stamp.stat().st_mtime,) * 2)
+    env = _env() | {"MAKEFLAGS": f"VENV={venv}"}
+    outputs = {}
+    for command in commands:
+        if command.startswith("make setup") and not stamp.exists():
+            continue  # a venv not made by `make setup`: make would install into it
+        started = time.monotonic()
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=course, capture_output=True, text=True, timeout=900, env=env
+        )
+        outputs[command] = done.stdout + done.stderr
+        assert done.returncode == 0, f"{command} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+        if "autograde" in command:
+            seconds = (time.monotonic() - started) / len(STUDENTS)
+            print(f"{command}: {seconds:.1f} s per submission")
+    return outputs
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
-    """A copy of the course repository as an instructor clones it, taken through the guide's commands
-    (docs/instructors.md): `make nbgrader-setup ROSTER=students.csv` (plain `nbgrader generate_assignment
-    diffusion --force`, so the release is nbgrader's own, and the roster), `make nbgrader-collect
-    ZIPS=...`, `make nbgrader-autograde` (one run for every student of STUDENTS), `make
-    nbgrader-feedback` and `make nbgrader-export`."""
+    """A clone of the course repository taken through every command of docs/instructors.md as written,
+    from `make setup` (the kit's .venv, already installed) and `make nbgrader-setup ROSTER=students.csv`
+    (plain `nbgrader generate_assignment diffusion --force`, so the release is nbgrader's own, and the
+    roster) to `make nbgrader-collect ZIPS=zips`, `make nbgrader-autograde` (one run for every student of
+    STUDENTS), `make nbgrader-feedback`, `make nbgrader-export` and `make grade-all`."""
     root = tmp_path_factory.mktemp("nbgrader")
     course = root / "course"
-    shutil.copytree(REPO_ROOT, course, ignore=shutil.ignore_patterns(*COPY_IGNORED))
+    commands = guide_commands()
+    assert commands[0].startswith("git clone") and commands[0].endswith("cd course"), commands[0]
+    _clone(course)
     assert (course / "solutions" / PACKAGE).is_dir()  # the solutions are there, beside nbgrader's source/
     shutil.rmtree(course / "release")  # released afresh by nbgrader, not the committed copy
-    roster = root / "students.csv"
-    roster.write_text(
+    variables = dict(re.findall(r"\b(ROSTER|ZIPS)=(\S+)", " ".join(commands)))
+    steps = ("nbgrader-setup ROSTER=", "nbgrader-collect ZIPS=") + NBGRADER_STEPS
+    found = [next((i for i, c in enumerate(commands) if f"make {step}" in c), -1) for step in steps]
+    assert -1 not in found and found == sorted(found), f"the guide's nbgrader steps changed: {commands}"
+    (course / variables["ROSTER"]).write_text(
         "id,first_name,last_name,email\n"
         + "".join(f"{s},{s.title()},Student,{s}@example.org\n" for s in STUDENTS),
         encoding="utf-8",
     )
-    _make(course, "nbgrader-setup", ROSTER=str(roster))
-    zips, _ = _submissions(root, course / "release" / ASSIGNMENT)
-    _make(course, "nbgrader-collect", ZIPS=str(zips))
-    started = time.monotonic()
-    log = _make(course, "nbgrader-autograde")
-    (root / "autograde.log").write_text(log, encoding="utf-8")
-    print(f"nbgrader autograde: {(time.monotonic() - started) / len(STUDENTS):.1f} s per submission")
-    _make(course, "nbgrader-feedback")
-    _make(course, "nbgrader-export")
+    _submissions(root, RELEASE_DIR, course / variables["ZIPS"])  # students had the committed release
+    outputs = _run_guide(course, commands[1:])
+    (root / "autograde.log").write_text(
+        "".join(out for command, out in outputs.items() if "autograde" in command), encoding="utf-8"
+    )
     return course
 
 
@@ -204,7 +241,7 @@ def _task_scores(course: Path, student: str) -> dict[str, float]:
 @pytest.mark.slow
 def test_the_roster_and_the_assignment_are_registered_in_one_command(course):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        assert sorted(s.id for s in gradebook.students) == sorted(STUDENTS)
+        assert sorted(s.id for s in gradebook.students if s.id != HOSTILE) == sorted(STUDENTS)
         assert gradebook.find_student("solved").email == "solved@example.org"
         assert [n.name for n in gradebook.find_assignment(ASSIGNMENT).notebooks] == [ASSIGNMENT]
     for student in STUDENTS:
@@ -275,6 +312,216 @@ def test_the_feedback_shows_the_verdicts_but_never_hidden_test_code_or_server_pa
         assert not list(folder.rglob(".hypothesis")), f"{student}'s feedback holds hypothesis's database"
 
 
+# ------------------------------------------------------------------ the fenced kernel, against a hostile
+HOSTILE = "hostile"
+HOSTILE_CODE = """
+
+# ---- hostile: in the notebook's kernel, reach out of its own autograded folder and record the outcome
+def _reach_out():
+    import json, os, socket, sys
+    from pathlib import Path
+
+    if "ipykernel" not in sys.modules:  # only in the kernel (the grader's children are another test's)
+        return
+    here = Path.cwd()  # <course>/autograded/<student>/diffusion
+    course = here.parents[2]
+    outcomes = {}
+
+    def attempt(name, action):
+        try:
+            action()
+            outcomes[name] = "done"
+        except BaseException as error:
+            outcomes[name] = f"{type(error).__name__}: {error}"
+
+    def write_gradebook():
+        with open(course / "gradebook.db", "r+b") as handle:
+            handle.seek(100)
+            handle.write(b"hostile")
+
+    def update_gradebook():
+        import sqlite3
+
+        with sqlite3.connect(course / "gradebook.db") as db:
+            db.execute("UPDATE grade SET manual_score = 1000")
+
+    def append(path):
+        with open(path, "a") as handle:
+            handle.write("# hostile")
+
+    attempt("write its own folder", lambda: (here / "own.txt").write_text("mine"))
+    attempt("write gradebook.db", write_gradebook)
+    attempt("update gradebook.db", update_gradebook)
+    attempt("read another student's submission", lambda: (course / "submitted" / "{other}" / "diffusion"
+                                                           / "diffusion.ipynb").read_bytes())
+    attempt("list the submissions", lambda: os.listdir(course / "submitted"))
+    attempt("read the hidden checks", lambda: (course / "autograder" / "checks" / "__init__.py").read_bytes())
+    attempt("read the solutions", lambda: (course / "solutions" / "diffusion_models" / "noise_scheduler.py"
+                                            ).read_bytes())
+    attempt("change the public checks", lambda: append(course / "autograder" / "public" / "core.py"))
+    attempt("change nbgrader_config.py", lambda: append(course / "nbgrader_config.py"))
+    attempt("write beside its folder", lambda: (here.parent / "hostile.txt").write_text("hostile"))
+    attempt("open a TCP socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close())
+    attempt("open a unix socket", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close())
+    attempt("connect to the grading machine", lambda: socket.create_connection(("127.0.0.1", {port}), 5))
+    (here / "attempts.json").write_text(json.dumps(outcomes))
+
+
+_reach_out()
+"""
+FILE_ATTEMPTS = (
+    "write gradebook.db",
+    "update gradebook.db",
+    "read another student's submission",
+    "list the submissions",
+    "read the hidden checks",
+    "read the solutions",
+    "change the public checks",
+    "change nbgrader_config.py",
+    "write beside its folder",
+)
+SOCKET_ATTEMPTS = ("open a TCP socket", "open a unix socket", "connect to the grading machine")
+
+
+def _course_state(course: Path) -> dict[str, str]:
+    """Every file of the course folder -> its hash, but the hostile's autograded folder and the two files
+    nbgrader itself writes while autograding (gradebook.db, compared by :func:`_gradebook_rows`, and its
+    log)."""
+    own = course / "autograded" / HOSTILE
+    state = {}
+    for path in sorted(course.rglob("*")):
+        if path.is_relative_to(own) or path.name in ("gradebook.db", ".nbgrader.log") or path.is_dir():
+            continue
+        state[path.relative_to(course).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return state
+
+
+def _gradebook_rows(course: Path) -> list[str]:
+    """Every row of gradebook.db (as SQL) that is not the hostile student's own: its student row,
+    submission, notebooks, grades and comments."""
+    try:
+        return _rows_but(sqlite3.connect(course / "gradebook.db"))
+    except sqlite3.DatabaseError as error:  # a kernel that wrote into it
+        return [f"gradebook.db unreadable: {error}"]
+
+
+def _rows_but(db: sqlite3.Connection) -> list[str]:
+    """The rows of ``db`` but the hostile student's own."""
+    with db:
+        mine = {HOSTILE}
+        mine |= {
+            r[0] for r in db.execute("SELECT id FROM submitted_assignment WHERE student_id = ?", (HOSTILE,))
+        }
+        notebooks = [
+            r[0] for r in db.execute("SELECT id, assignment_id FROM submitted_notebook") if r[1] in mine
+        ]
+        mine |= set(notebooks)
+        for table in ("grade", "comment"):
+            mine |= {r[0] for r in db.execute(f"SELECT id, notebook_id FROM {table}") if r[1] in mine}
+        return [row for row in db.iterdump() if not any(f"'{key}'" in row for key in mine)]
+
+
+@pytest.fixture(scope="module")
+def hostile(course) -> dict:
+    """The hostile submission (the release with HOSTILE_CODE in its package) collected into the course
+    after the others were graded, then `nbgrader autograde diffusion --student hostile`: the course and
+    the gradebook before and after, what its kernel's attempts gave, nbgrader's log, whether the grading
+    machine's listener saw a connection."""
+    root = course.parent
+    folder = root / "students" / HOSTILE
+    shutil.copytree(RELEASE_DIR, folder, ignore=CACHES)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    with open(folder / PACKAGE / "noise_scheduler.py", "a", encoding="utf-8") as handle:
+        handle.write(HOSTILE_CODE.replace("{other}", "solved").replace("{port}", str(port)))
+    assert collect(folder).returncode == 0
+    zips = root / "hostile-zips"
+    zips.mkdir()
+    shutil.copy2(folder / ZIP_NAME, zips / f"{HOSTILE}.zip")
+    venv = Path(sys.executable).parent.parent
+    make = ["make", "--no-print-directory", f"VENV={venv}"]
+    subprocess.run([*make, "nbgrader-collect", f"ZIPS={zips}"], cwd=course, env=_env(), check=True)
+    before = _course_state(course), _gradebook_rows(course)
+    done = subprocess.run(
+        [str(venv / "bin" / "nbgrader"), "autograde", ASSIGNMENT, "--student", HOSTILE],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_env(),
+    )
+    listener.settimeout(0.5)
+    try:
+        listener.accept()[0].close()
+        connected = True
+    except TimeoutError:
+        connected = False
+    listener.close()
+    attempts_file = course / "autograded" / HOSTILE / ASSIGNMENT / "attempts.json"
+    return {
+        "returncode": done.returncode,
+        "log": done.stdout + done.stderr,
+        "before": before,
+        "after": (_course_state(course), _gradebook_rows(course)),
+        "attempts": json.loads(attempts_file.read_text()) if attempts_file.exists() else None,
+        "connected": connected,
+    }
+
+
+def _hostile_ran(hostile: dict) -> dict[str, str]:
+    """The hostile kernel's attempts; it must have run them and written in its own folder."""
+    assert hostile["returncode"] == 0, hostile["log"][-4000:]
+    assert hostile["attempts"] is not None, (
+        f"the hostile code never ran in the kernel:\n{hostile['log'][-4000:]}"
+    )
+    assert hostile["attempts"]["write its own folder"] == "done", hostile["attempts"]
+    return hostile["attempts"]
+
+
+@pytest.mark.slow
+def test_the_fenced_kernel_cannot_write_the_gradebook_read_other_students_or_change_the_kit(hostile):
+    kernel_fences.skip_unless(("landlock",), "no Landlock here: the kernel's files are fenced by it")
+    attempts = _hostile_ran(hostile)
+    succeeded = {name: attempts[name] for name in FILE_ATTEMPTS if attempts[name] == "done"}
+    assert not succeeded, f"the hostile kernel got through: {succeeded}"
+
+
+@pytest.mark.slow
+def test_nothing_outside_the_hostile_kernels_own_folder_changes(hostile):
+    kernel_fences.skip_unless(("landlock",), "no Landlock here: the kernel's files are fenced by it")
+    _hostile_ran(hostile)
+    (files_before, rows_before), (files_after, rows_after) = hostile["before"], hostile["after"]
+    changed = sorted(
+        name
+        for name in files_before.keys() | files_after.keys()
+        if files_before.get(name) != files_after.get(name)
+    )
+    assert changed == [], f"files outside its own folder changed: {changed}"
+    assert rows_after == rows_before, "gradebook rows of other students changed"
+
+
+@pytest.mark.slow
+def test_the_fenced_kernel_opens_no_socket(hostile):
+    kernel_fences.skip_unless(("seccomp",), "no seccomp here: the kernel's sockets are refused by it")
+    attempts = _hostile_ran(hostile)
+    succeeded = {name: attempts[name] for name in SOCKET_ATTEMPTS if attempts[name] == "done"}
+    assert not succeeded and not hostile["connected"], f"the hostile kernel got through: {succeeded}"
+
+
+@pytest.mark.slow
+def test_the_hostile_submission_is_graded_and_the_log_names_its_kernels_fences(course, hostile):
+    _hostile_ran(hostile)
+    assert set(_task_scores(course, HOSTILE).values()) == {0.0}  # the stubs, graded as any
+    fences = kernel_fences.expected()
+    names = {"landlock": "Landlock", "seccomp": "seccomp", "netns": "network namespace", "uid": "own uid"}
+    line = next(line for line in hostile["log"].splitlines() if f"Kernel of {HOSTILE} fenced:" in line)
+    for fence, name in names.items():
+        if fences[fence]:
+            assert name in line, f"{name} is up here but the log says: {line}"
+        else:
+            assert f"Kernel of {HOSTILE}: no {name} on this platform" in hostile["log"], name
+
+
 def test_nbgraders_student_data_is_never_committed():
     ignored = subprocess.run(
         [
@@ -337,14 +584,16 @@ def test_autograde_scores_come_from_the_grading_before_the_kernel_not_from_its_o
     from nbgrader.utils import determine_grade
 
     from autograder.checks import all_groups
+    from autograder.nbgrader.kernel import FencedExecute
+    from autograder.nbgrader.scores import REPORT, GradeSubmittedPackage, WriteAutograderScores
     from autograder.public.core import Outcome
     from autograder.report import Report
-    from kit.nbgrader_scores import REPORT, GradeSubmittedPackage, WriteAutograderScores
 
     chosen = _course_config().Autograde.autograde_preprocessors
-    assert chosen.index(GradeSubmittedPackage) < chosen.index(Execute)
+    assert chosen.index(GradeSubmittedPackage) < chosen.index(FencedExecute)  # the kernel runs fenced
     assert chosen.index(WriteAutograderScores) == chosen.index(SaveAutoGrades) - 1
-    assert set(Autograde.class_traits()["autograde_preprocessors"].default()) <= set(chosen)
+    assert set(Autograde.class_traits()["autograde_preprocessors"].default()) - {Execute} <= set(chosen)
+    assert Execute not in chosen
 
     folder = tmp_path / "course" / "autograded" / "alice" / ASSIGNMENT
     outcomes = [

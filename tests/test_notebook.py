@@ -206,7 +206,7 @@ def test_autograded_cells_run_the_public_checks_and_hide_the_full_autograder():
     released = _autograded(RELEASE)
     assert released.keys() == _autograded(SOURCE).keys()
     for grade_id, cell in released.items():
-        for hidden in ("HIDDEN TESTS", "recorded_by_nbgrader", "notebook_grading", "prepare_autograding"):
+        for hidden in ("HIDDEN TESTS", "recorded_by_nbgrader", "nbgrader.cells", "prepare_autograding"):
             assert hidden not in cell.source, f"the students' {grade_id} shows {hidden!r}"
 
 

@@ -7,7 +7,9 @@ so another runner (a container per child, say) could replace this package behind
 - :class:`ChildSession`: one task group's children: ``call(probe, **inputs)`` runs a public probe in a
   fenced child and returns its plain outputs, or raises what the student's code raised;
 - :class:`Limits`: what one task group's children may use (time, CPU, memory, processes, files);
-- :func:`set_parent_death_signal`: a process started by the grader dies with its parent.
+- :func:`set_parent_death_signal`: a process started by the grader dies with its parent;
+- :mod:`confine`: the fences themselves, for the one other runner of student code that fences a
+  process of its own, nbgrader's autograde kernel (:mod:`autograder.nbgrader.launcher`).
 
 Modules, by the side of the process boundary they run on:
 
@@ -20,7 +22,8 @@ Modules, by the side of the process boundary they run on:
     watchdog.py  the zygote's polling watch over each child, its output pump and the sweep after it
 """
 
+from . import confine
 from .confine import set_parent_death_signal
 from .host import ChildSession, Limits, ZygoteHandle
 
-__all__ = ["ChildSession", "Limits", "ZygoteHandle", "set_parent_death_signal"]
+__all__ = ["ChildSession", "Limits", "ZygoteHandle", "confine", "set_parent_death_signal"]

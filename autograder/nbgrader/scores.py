@@ -19,8 +19,8 @@ converter (``nbgrader_config.py``) take that choice away:
    short names, so that neither formgrader's view nor the feedback HTML shows them.
 
 The student's own notebook cells cannot change this: nbgrader restores the locked cells' source from
-the gradebook, and a cell added by a student is no grade cell. The kernel itself still runs unfenced,
-as the instructor (jupyter/nbgrader#483): see docs/instructors.md.
+the gradebook, and a cell added by a student is no grade cell. The kernel itself runs fenced
+(:mod:`autograder.nbgrader.kernel`). :func:`task_verdict` is the text of each autograded cell.
 """
 
 from __future__ import annotations
@@ -42,10 +42,9 @@ from traitlets import Enum, List, Unicode
 
 from autograder.grader import DEVICES, Grader
 from autograder.report import Report
+from kit.notebook_source import check_grade_id
 
-from . import REPO_ROOT
-from .notebook_grading import task_verdict
-from .notebook_source import check_grade_id
+KIT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding autograder/: the course, usually
 
 REPORT = "autograder_report"  # the key of the grading in nbconvert's resources, from 1. to 2.
 _GRADERS: dict[tuple[str, tuple[str, ...]], Grader] = {}  # one zygote per nbgrader process
@@ -101,7 +100,7 @@ def server_paths(folder: Path) -> list[tuple[re.Pattern[str], str]]:
         tempfile.gettempdir(): "<tmp>",
         str(Path.home()): "~",
     }
-    names.setdefault(str(REPO_ROOT), "<course>")  # the kit the kernel imports, when installed elsewhere
+    names.setdefault(str(KIT_ROOT), "<course>")  # the kit the kernel imports, when installed elsewhere
     for path in list(names):
         resolved = str(Path(path).resolve())
         names.setdefault(resolved, names[path])
@@ -137,6 +136,31 @@ def _as_text(output: NotebookNode) -> NotebookNode | None:
     if output.output_type == "stream" and output.name == "stderr":
         return new_output("stream", name="stdout", text=output.text)
     return output
+
+
+def task_verdict(report: Report, task: str) -> tuple[float, str]:
+    """The points of ``task`` in ``report`` and the verdicts as the notebook shows them: a summary line,
+    the grading's notice if any, then one line per check (with its feedback when it failed)."""
+    outcomes = [o for o in report.outcomes if o.check.task == task]
+    earned = sum(o.score for o in outcomes)
+    possible = sum(o.check.points for o in outcomes)
+    public = (
+        sum(o.score for o in outcomes if o.check.public),
+        sum(o.check.points for o in outcomes if o.check.public),
+    )
+    lines = [
+        f"Autograder, task {task}: {earned:g}/{possible:g} points (graded on {report.device}): public checks "
+        f"{public[0]:g}/{public[1]:g}, hidden checks {earned - public[0]:g}/{possible - public[1]:g}"
+    ]
+    if report.notice:
+        lines.append(report.notice)
+    for outcome in outcomes:
+        mark = "PASS" if outcome.passed else "FAIL"
+        where = "public" if outcome.check.public else "hidden"
+        lines.append(f"[{mark}] {outcome.score:g}/{outcome.check.points:g}  {where}  {outcome.check.title}")
+        if not outcome.passed:
+            lines.append("       " + outcome.feedback.replace("\n", "\n       "))
+    return round(float(earned), 6), "\n".join(lines)
 
 
 class WriteAutograderScores(NbGraderPreprocessor):

@@ -1,0 +1,10 @@
+"""What runs when ``nbgrader autograde`` grades a submission (``nbgrader_config.py`` wires it in).
+
+    cells      the helpers the notebook's hidden tests call, inside the notebook's kernel
+    scores     preprocessors of nbgrader's own process: the sandboxed grading before the kernel runs,
+               each autograded cell's points after it ran
+    kernel     nbgrader's Execute with the notebook's kernel fenced: the kernel manager that starts it
+    launcher   the kernel's side: it raises the fences of :mod:`autograder.sandbox.confine`, then runs ipykernel
+
+Nothing here is imported by the grader itself; only ``cells`` runs beside student code.
+"""
