@@ -2,7 +2,8 @@
 
 Outside autograder/sandbox/ the kit imports ``ZygoteHandle``, ``ChildSession``, ``Limits`` and
 ``set_parent_death_signal`` from ``autograder.sandbox`` and nothing else of it, so another runner (a
-container per child) could replace the package behind those names. The sandbox's own tests
+container per child) could replace the package behind those names; the module ``confine`` is the fifth
+export, for nbgrader's fenced kernel (autograder/nbgrader/launcher.py), which fences itself. The sandbox's own tests
 (tests/test_hostile_fences.py, tests/test_autograder_wire.py) test its insides and are not counted.
 """
 
@@ -37,11 +38,12 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
     return found
 
 
-def test_the_sandbox_exports_what_the_grader_and_the_batch_use():
+def test_the_sandbox_exports_what_the_grader_the_batch_and_the_kernel_use():
     assert sorted(autograder.sandbox.__all__) == [
         "ChildSession",
         "Limits",
         "ZygoteHandle",
+        "confine",
         "set_parent_death_signal",
     ]
     assert all(hasattr(autograder.sandbox, name) for name in autograder.sandbox.__all__)
