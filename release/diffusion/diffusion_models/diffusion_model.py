@@ -79,9 +79,10 @@ class DiffusionModel:
         self, noise_scheduler: NoiseScheduler | None, denoising_steps: int | None
     ) -> NoiseScheduler:
         """The schedule given, checked against denoising_steps and the device; else T linear steps."""
+        if denoising_steps is not None:
+            denoising_steps = check_positive_int(denoising_steps, "denoising_steps")
         if noise_scheduler is None:
-            steps = 100 if denoising_steps is None else check_positive_int(denoising_steps, "denoising_steps")
-            return NoiseScheduler(steps, device=self.device)
+            return NoiseScheduler(100 if denoising_steps is None else denoising_steps, device=self.device)
         steps = getattr(noise_scheduler, "num_steps", None)
         if denoising_steps is not None and denoising_steps != steps:
             raise ValueError(
