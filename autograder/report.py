@@ -13,11 +13,11 @@ import json
 import os
 import textwrap
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .gradescope.visibility import results_json as gradescope_results
 from .public.core import Outcome
 
 
@@ -30,6 +30,20 @@ def write_atomically(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(partial, path)
+
+
+def task_totals(outcomes: Sequence[Outcome]) -> dict[str, tuple[float, float]]:
+    """task -> (points earned, points possible) over ``outcomes``, tasks in their first outcome's order."""
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for outcome in outcomes:
+        totals[outcome.check.task][0] += outcome.score
+        totals[outcome.check.task][1] += outcome.check.points
+    return {task: (earned, possible) for task, (earned, possible) in totals.items()}
+
+
+def points_text(totals: dict[str, tuple[float, float]]) -> str:
+    """ "2.1.1a 10/10, 2.1.1b 4/10, ..." of :func:`task_totals`."""
+    return ", ".join(f"{task} {earned:g}/{possible:g}" for task, (earned, possible) in totals.items())
 
 
 @dataclass
@@ -52,16 +66,10 @@ class Report:
         return [o for o in self.outcomes if o.grader_error]
 
     def by_task(self) -> dict[str, tuple[float, float]]:
-        totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for outcome in self.outcomes:
-            totals[outcome.check.task][0] += outcome.score
-            totals[outcome.check.task][1] += outcome.check.points
-        return {task: (earned, possible) for task, (earned, possible) in totals.items()}
+        return task_totals(self.outcomes)
 
     def summary(self) -> str:
-        tasks = ", ".join(
-            f"{task} {earned:g}/{possible:g}" for task, (earned, possible) in self.by_task().items()
-        )
+        tasks = points_text(self.by_task())
         lines = [f"Graded on {self.device}: {self.score:g}/{self.max_score:g} points ({tasks})."]
         if self.notice:
             lines.append(self.notice)
@@ -93,7 +101,9 @@ class Report:
 
     def results_json(self, visibility: str | None = None) -> dict[str, Any]:
         """Gradescope's results.json under the visibility policy (``autograder/policy.py`` when None)."""
-        return gradescope_results(self, visibility)
+        from .gradescope.visibility import results_json  # it reads this module's task totals
+
+        return results_json(self, visibility)
 
     def write(self, path: Path) -> None:
         """Write results.json atomically (a half-written file is never left behind)."""

@@ -12,13 +12,11 @@ otherwise.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..policy import visibility_policy
 from ..public.core import AFTER_DUE_DATE, VISIBLE, Outcome, gated
-
-if TYPE_CHECKING:
-    from ..report import Report
+from ..report import Report, points_text, task_totals
 
 AFTER_PUBLISHED = "after_published"
 
@@ -90,15 +88,11 @@ def _public_only_before_due(report: Report) -> dict[str, Any]:
 
 def _public_summary(report: Report, public: list[Outcome]) -> str:
     """The top-level output: the public checks' points by task, and nothing a hidden check decided."""
-    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for outcome in public:
-        totals[outcome.check.task][0] += outcome.score
-        totals[outcome.check.task][1] += outcome.check.points
+    totals = task_totals(public)
     earned = sum(e for e, _ in totals.values())
     possible = sum(p for _, p in totals.values())
-    tasks = ", ".join(f"{task} {e:g}/{p:g}" for task, (e, p) in totals.items())
     lines = [
-        f"Graded on {report.device}. Public checks: {earned:g}/{possible:g} points ({tasks}).",
+        f"Graded on {report.device}. Public checks: {earned:g}/{possible:g} points ({points_text(totals)}).",
         "The hidden checks, and your total, are shown after the due date.",
     ]
     if report.notice:
