@@ -3,16 +3,31 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Every package the kit and its tests use, at exact versions with their hashes (pip-compile's output).
+LOCK := requirements/lock.txt
 
-.PHONY: setup test test-fast lint demo release clean
+.PHONY: setup test test-fast lint demo release clean lock
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The lock alone decides what is installed: pip checks every file against its hashes, and the kit
+# itself goes in without dependencies and without a build environment (setuptools is in the lock).
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# `make lock` after a change to pyproject.toml's dependencies: pip-compile keeps every pin it can and
+# adds what is new; `make lock UPGRADE=1` moves every package to its newest release. Then it writes the
+# runtime pins the student, CI and Gradescope install (requirements/runtime.txt, ci/student/), so
+# run `make release` and `make test` before committing them together. Hashing torch's files takes minutes.
+UPGRADE ?=
+lock: setup
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--strip-extras --extra dev --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
+		--output-file $(LOCK) pyproject.toml
+	$(PY) -m kit.lock
 
 test: setup
 	$(PY) -m ruff check .

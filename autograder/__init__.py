@@ -22,3 +22,5 @@ pipeline stage):
     gradescope/    the Gradescope deployment: the zip, setup.sh, run_autograder, what students see
                    when (the visibility policy), and ``make gradescope-test``
 """
+
+__version__ = "0.1.0"  # the kit's version: pyproject.toml's (tests/test_provenance.py)

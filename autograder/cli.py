@@ -5,6 +5,8 @@
                                           [--fail-under POINTS] [--classroom-output NAME]
     python -m autograder grade-all DIR --out OUT [--workers N] [--device cpu] [--time-scale 1]
     python -m autograder list [--tasks] [--markdown]
+    python -m autograder explain RESULTS [--device cpu|cuda]
+    python -m autograder changes OLD NEW [--out DIR]
 
 ``list`` prints the task registry (``autograder/public/tasks.py``: each task's points, public points,
 title and file:symbol), then every check; ``--tasks`` the tasks alone, ``--markdown`` the README's task
@@ -24,7 +26,14 @@ never imports the hidden ones (:mod:`autograder.checks`). Its exit statuses:
 ``grade-all`` grades a folder of submissions in parallel and can be stopped and resumed
 (:mod:`autograder.classroom.batch`). It exits 0 when every submission was graded, 1 when some could not be
 (their rows in grades.csv say ``error``), 3 when the grader's own files changed under it, 130 when
-it was stopped.
+it was stopped. A rerun regrades every submission that a different grader graded (a fixed check, new
+points, another hint policy: the grader's fingerprint, :mod:`autograder.provenance`) and writes
+``changes.csv`` and ``changes.md``: per student and task, the old and new points and the checks that
+moved them; ``--keep-grades`` refuses to regrade instead, and says whose grades are outdated.
+
+``explain`` says whether this machine would reproduce a results.json (the same grader, the same
+library versions; exit 0, else 1). ``changes`` compares two folders of results (grade-all's, a
+Gradescope export, one results.json per student folder) and writes the same report.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ from pathlib import Path
 
 from .grader import DEVICES, Grader
 from .public import reports
-from .report import failure_results, write_atomically
+from .report import Report, failure_results, write_atomically
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -71,7 +80,10 @@ def _grade(args: argparse.Namespace) -> int:
         report.write(Path(args.results))
     if args.junit:
         Path(args.junit).parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(Path(args.junit), reports.junit_xml(report.outcomes, seconds=report.seconds))
+        write_atomically(
+            Path(args.junit),
+            reports.junit_xml(report.outcomes, seconds=report.seconds, properties=_junit_properties(report)),
+        )
     if args.summary:
         reports.append_text(
             args.summary, reports.markdown_summary(report.outcomes, _title(args), report.notice)
@@ -88,6 +100,31 @@ def _grade(args: argparse.Namespace) -> int:
     if status == reports.BELOW:
         print(f"The score {report.score:g} is below --fail-under {args.fail_under:g}.", file=sys.stderr)
     return status
+
+
+def _junit_properties(report: Report) -> dict[str, str]:
+    recorded = report.provenance or {}
+    return {
+        "kit_version": str(recorded.get("kit_version", "")),
+        "grader": str(recorded.get("fingerprints", {}).get("grader", "")),
+        "device": str(recorded.get("device", report.device)),
+    }
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .provenance import explain_main
+
+    return explain_main(Path(args.results), args.device)
+
+
+def _changes(args: argparse.Namespace) -> int:
+    from .classroom.changes import compare_folders
+
+    try:
+        return compare_folders(Path(args.old), Path(args.new), Path(args.out) if args.out else None)
+    except ValueError as err:
+        print(f"changes: {err}", file=sys.stderr)
+        return 2
 
 
 def _title(args: argparse.Namespace) -> str:
@@ -110,6 +147,7 @@ def _grade_all(args: argparse.Namespace) -> int:
         memory_mb=args.memory_mb,
         assignment=args.assignment,
         plot=not args.no_plot,
+        keep_grades=args.keep_grades,
     )
     try:
         return batch.run()
@@ -198,6 +236,11 @@ def main(argv: list[str] | None = None) -> int:
         "--assignment", default="diffusion", help="the assignment's folder in submitted/<student>/"
     )
     batch.add_argument("--no-plot", action="store_true", help="do not draw summary.png")
+    batch.add_argument(
+        "--keep-grades",
+        action="store_true",
+        help="never regrade a submission because the grader changed: refuse, and list whose grades are outdated",
+    )
     batch.set_defaults(run=_grade_all)
     listing = commands.add_parser(
         "list",
@@ -207,5 +250,20 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--tasks", action="store_true", help="the tasks alone, without the checks")
     listing.add_argument("--markdown", action="store_true", help="the tasks as the README's Markdown table")
     listing.set_defaults(run=_list)
+    explaining = commands.add_parser(
+        "explain", help="would this machine reproduce a results.json? (its grader and library versions)"
+    )
+    explaining.add_argument("results", help="a results.json written by this kit")
+    explaining.add_argument("--device", choices=("cpu", "cuda"), help="also compare the device graded on")
+    explaining.set_defaults(run=_explain)
+    changing = commands.add_parser(
+        "changes", help="compare two folders of results: per student and task, old and new points"
+    )
+    changing.add_argument(
+        "old", help="the earlier results (grade-all's out folder, or <student>/results.json)"
+    )
+    changing.add_argument("new", help="the later results, laid out the same way or another of those ways")
+    changing.add_argument("--out", help="write changes.csv and changes.md here (default: print the Markdown)")
+    changing.set_defaults(run=_changes)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .hints import at_level
 from .policy import hint_level
+from .provenance import provenance
 from .public.core import Check, Outcome, gated, run_check
 from .report import Report
 from .sandbox import ChildSession, Limits, ZygoteHandle
@@ -147,7 +148,9 @@ class Grader:
             except SubmissionError as err:
                 message = f"the submission could not be graded: {err}"
                 outcomes = [Outcome(c, False, message) for group in chosen for c in group.checks]
-                return Report(outcomes, device, time.monotonic() - started, notice=message)
+                report = Report(outcomes, device, time.monotonic() - started, notice=message)
+                report.provenance = provenance(device)
+                return report
             fatal = None  # an import that failed, crashed or hung fails every group the same way
             for group in chosen:
                 session = ChildSession(
@@ -162,7 +165,9 @@ class Grader:
                 fatal = fatal or session.fatal
                 device = session.device
                 self.sandbox = session.sandbox or self.sandbox
-        return Report(gated(outcomes), device, time.monotonic() - started, notice=prepared.notice)
+        report = Report(gated(outcomes), device, time.monotonic() - started, notice=prepared.notice)
+        report.provenance = provenance(device)
+        return report
 
     def restart(self) -> None:
         """Close the zygote (the next grading starts a fresh one); keep everything else."""

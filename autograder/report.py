@@ -4,7 +4,8 @@ results.json (https://gradescope-autograders.readthedocs.io/en/latest/specs/): `
 ``stdout_visibility`` and ``tests``, one per check, each with ``name``, ``number``, ``score``,
 ``max_score``, ``status`` (passed/failed), ``output`` (the feedback) and ``visibility``; what a student
 sees of it, and when, is the visibility policy's (:mod:`autograder.gradescope.visibility`). Feedback
-holds no timings, so grading a submission twice gives the same tests.
+holds no timings, so grading a submission twice gives the same tests. ``extra_data.provenance`` (stored
+by Gradescope, never shown) says what produced the grade (:mod:`autograder.provenance`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Report:
     device: str
     seconds: float
     notice: str = ""
+    provenance: dict[str, Any] | None = None  # autograder.provenance.provenance(): what graded it
 
     @property
     def score(self) -> float:
@@ -103,7 +105,10 @@ class Report:
         """Gradescope's results.json under the visibility policy (``autograder/policy.py`` when None)."""
         from .gradescope.visibility import results_json  # it reads this module's task totals
 
-        return results_json(self, visibility)
+        results = results_json(self, visibility)
+        if self.provenance is not None:
+            results["extra_data"] = {"provenance": self.provenance}
+        return results
 
     def write(self, path: Path) -> None:
         """Write results.json atomically (a half-written file is never left behind)."""

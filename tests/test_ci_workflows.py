@@ -32,7 +32,6 @@ from ci_jobs import (
 )
 from junitparser import JUnitXml
 
-from autograder.gradescope import requirements
 from autograder.public import PUBLIC_CHECKS
 from kit import RELEASE_DIR, REPO_ROOT
 
@@ -159,7 +158,7 @@ def test_the_public_only_grading_fails_loudly_without_the_hidden_checks_when_the
 @pytest.mark.slow
 def test_the_grader_workflow_grades_with_every_check_and_leaves_results_and_junit(tmp_path):
     grader = tmp_path / "grader"  # the private grader repository: a copy of the kit's grading part
-    for part in ("autograder", "release"):
+    for part in ("autograder", "release", "requirements"):
         shutil.copytree(REPO_ROOT / part, grader / part, ignore=CACHES)
     student_folder(grader / "submission", solved=True)  # what the second checkout brings
     job = run_github_job(GRADER_WORKFLOW, GRADER_JOB, grader, tmp_path / "runner")
@@ -258,13 +257,6 @@ def test_the_passing_points_are_the_public_checks_points():
     )
     for path in (STUDENT_WORKFLOW, GITLAB_PIPELINE):
         assert f"all the public checks' points: {PUBLIC_POINTS:g})" in path.read_text()
-
-
-def test_the_student_requirements_pin_what_pyproject_pins():
-    lines = (CI / "student" / "requirements.txt").read_text().splitlines()
-    packages = [line for line in lines if line and not line.startswith(("#", "-"))]
-    assert packages == requirements()  # pyproject's runtime dependencies, as the Gradescope bundle's
-    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
 
 
 def test_the_release_ships_the_student_ci_files():

@@ -14,7 +14,12 @@ holds it works too), or a flat folder of zips (``<student>.zip``) or of submissi
 N workers (processes, each with its own grader and zygote) grade in parallel, with a progress bar.
 The batch can be stopped at any time (Ctrl-C, a kill, a reboot) and resumed by running the same
 command: a submission whose results.json is complete and whose fingerprint still matches is not
-graded again, and one that was half-graded has no results.json, so it is. One submission's failure
+graded again, and one that was half-graded has no results.json, so it is. The resume key holds the
+grader's fingerprint too (:mod:`autograder.provenance`: its code, the given package, the locked
+versions): after a fix to a check, a change of points or of the hint policy, a rerun regrades every
+submission and writes ``changes.csv`` and ``changes.md`` (:mod:`autograder.classroom.changes`): whose
+points moved, per task, and the checks that moved them. ``keep_grades`` refuses that instead: it grades
+only what was never graded and names the submissions whose grades are outdated. One submission's failure
 never stops the batch: a grader error on it is retried once with a fresh zygote, a worker that dies
 is replaced and its submission retried once; what still fails gets a results.json of 0 points saying
 so (status ``error``, graded again on the next run). The batch stops only if the grader's own files
@@ -41,10 +46,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..provenance import fingerprints, grader_files, short
 from ..report import failure_results, write_atomically
+from .changes import compare, task_points, write_report
 
 AUTOGRADER_DIR = Path(__file__).resolve().parent.parent
-GIVEN_PACKAGE = AUTOGRADER_DIR.parent / "release" / "diffusion" / "diffusion_models"
 HIDDEN = {"__pycache__", ".ipynb_checkpoints", ".git", "__MACOSX", ".DS_Store"}
 FINGERPRINT_BYTES = 256 * 2**20  # read at most this much of a submission; sizes and times for the rest
 TAMPERED_EXIT = 3
@@ -124,21 +130,6 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-def grader_files() -> dict[str, str]:
-    """sha256 of each of the grader's own files and of the package submissions are laid over."""
-    found = {}
-    for root in (AUTOGRADER_DIR, GIVEN_PACKAGE):
-        for file in sorted(root.rglob("*.py")) if root.is_dir() else []:
-            if "__pycache__" not in file.parts:
-                try:
-                    found[file.relative_to(root.parent).as_posix()] = hashlib.sha256(
-                        file.read_bytes()
-                    ).hexdigest()
-                except OSError:
-                    found[file.relative_to(root.parent).as_posix()] = "unreadable"
-    return found
-
-
 def changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
     """The files added, removed or changed between two :func:`grader_files` snapshots."""
     return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
@@ -157,17 +148,25 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def finished(out: Path, submission: Submission, print_: str) -> bool:
-    """Graded before, completely, from the very same files (``print_`` is their fingerprint)."""
+def finished(out: Path, submission: Submission, print_: str, grader: str) -> bool:
+    """Graded before, completely, from the very same files (``print_`` is their fingerprint) by the very
+    same grader (``grader``: its fingerprint)."""
+    grading = graded_before(out, submission, print_)
+    return grading is not None and grading.get("grader") == grader
+
+
+def graded_before(out: Path, submission: Submission, print_: str) -> dict[str, Any] | None:
+    """The grading.json of a complete grading of the very same files, by whichever grader; else None."""
     folder = result_dir(out, submission)
     results, grading = read_json(folder / "results.json"), read_json(folder / "grading.json")
-    return (
+    complete = (
         results is not None
         and isinstance(results.get("tests"), list)
         and grading is not None
         and grading.get("fingerprint") == print_
         and grading.get("status") == "graded"
     )
+    return grading if complete else None
 
 
 def record(folder: Path, grading: dict[str, Any], results: dict[str, Any]) -> None:
@@ -247,6 +246,7 @@ def _grade_one(grader: Any, job: dict[str, Any]) -> dict[str, Any]:
     grading = {
         "submission": job["path"],
         "fingerprint": job["fingerprint"],
+        "grader": job["grader"],
         "status": status,
         "seconds": seconds,
         "message": message[:2000],
@@ -339,6 +339,7 @@ class Batch:
     memory_mb: int | None = None
     assignment: str = "diffusion"
     plot: bool = True
+    keep_grades: bool = False  # never regrade because the grader changed (module docstring)
 
     def __post_init__(self) -> None:
         # Absolute, once: the children work in folders under out/ after changing directory, so a
@@ -357,14 +358,18 @@ class Batch:
         os.chmod(work, 0o711)  # a child with a uid of its own passes through to its folder
         os.chmod(self.out, os.stat(self.out).st_mode | 0o111)
         prints = {s.id: fingerprint(s.path) for s in submissions}
-        pending = [s for s in submissions if not finished(self.out, s, prints[s.id])]
+        self.grader = fingerprints()["grader"]
+        pending = [s for s in submissions if not finished(self.out, s, prints[s.id], self.grader)]
+        previous_grades = self._previous_grades(pending, prints)
+        if self.keep_grades and previous_grades:
+            pending = [s for s in pending if s.id not in previous_grades]
         done = len(submissions) - len(pending)
         print(
             f"{len(submissions)} submissions in {self.source}: {done} graded before, {len(pending)} to grade "
             f"with {min(self.workers, len(pending))} workers",
             file=sys.stderr,
         )
-        book = GradeBook(self.out, submissions, prints)
+        book = GradeBook(self.out, submissions, prints, self.grader)
         book.write()  # from the start: a batch killed at any point leaves a grades.csv of what is done
         bar = tqdm(
             total=len(submissions), initial=done, unit="sub", file=sys.stderr, disable=None, smoothing=0.1
@@ -390,6 +395,8 @@ class Batch:
             from .plots import plot_summary
 
             plot_summary(rows, self.out / "summary.png")
+        if previous_grades and not self.keep_grades:
+            self._report_changes(previous_grades)
         errors = [row["submission"] for row in rows if row["status"] != "graded"]
         print(
             f"wrote {self.out / 'grades.csv'}"
@@ -403,7 +410,42 @@ class Batch:
         )
         if status == 0 and errors:
             status = 1
+        if self.keep_grades and previous_grades:
+            print(
+                f"kept the grades of {len(previous_grades)} submissions graded by another grader "
+                f"({', '.join(sorted(previous_grades)[:10])}{' ...' if len(previous_grades) > 10 else ''}): "
+                f"grades.csv says outdated; rerun without --keep-grades to regrade them with grader "
+                f"{short(self.grader)}",
+                file=sys.stderr,
+            )
+            status = status or 1
         return status
+
+    def _previous_grades(
+        self, pending: list[Submission], prints: dict[str, str]
+    ) -> dict[str, dict[str, Any]]:
+        """The results.json of each pending submission that a different grader graded completely from
+        the same files: what a regrade is compared with."""
+        previous = {}
+        for submission in pending:
+            if graded_before(self.out, submission, prints[submission.id]) is not None:
+                previous[submission.id] = read_json(result_dir(self.out, submission) / "results.json") or {}
+        return previous
+
+    def _report_changes(self, previous: dict[str, dict[str, Any]]) -> None:
+        """changes.csv and changes.md: the regraded submissions, old against new."""
+        regraded = {
+            student: read_json(self.out / "results" / student / "results.json") or {} for student in previous
+        }
+        changes = compare(previous, regraded)
+        write_report(changes, self.out, len(previous), "the previous grader", f"grader {short(self.grader)}")
+        moved = sorted({c.student for c in changes})
+        print(
+            f"regraded {len(previous)} submissions graded by another grader; {len(moved)} changed"
+            + (f" ({', '.join(moved[:10])}{' ...' if len(moved) > 10 else ''})" if moved else "")
+            + f": {self.out / 'changes.md'}",
+            file=sys.stderr,
+        )
 
     def _grade(
         self, pending: list[Submission], prints: dict[str, str], work: Path, bar: Any, book: GradeBook
@@ -444,6 +486,7 @@ class Batch:
                     "path": str(submission.path.resolve()),
                     "dir": str(result_dir(self.out, submission)),
                     "fingerprint": prints[submission.id],
+                    "grader": self.grader,
                 },
             )
 
@@ -499,6 +542,7 @@ class Batch:
         grading = {
             "submission": str(submission.path),
             "fingerprint": print_,
+            "grader": self.grader,
             "status": "error",
             "seconds": 0.0,
             "message": why,
@@ -514,13 +558,14 @@ def task_order() -> list[str]:
 
 
 def grade_row(
-    out: Path, submission: Submission, tasks: list[str], print_: str | None = None
+    out: Path, submission: Submission, tasks: list[str], print_: str | None = None, grader: str | None = None
 ) -> dict[str, Any]:
-    """One row of grades.csv: status, score, possible, points per task.
+    """One row of grades.csv: status, score, possible, points per task, the grader that graded it.
 
     The status is ``graded``, ``error`` (the grader could not grade it; graded again on the next run),
     ``pending`` (no result yet) or ``outdated`` (graded from files that have changed since, when
-    ``print_``, the submission's fingerprint now, is given; graded again on the next run).
+    ``print_``, the submission's fingerprint now, is given, or by another grader than ``grader``, the
+    grader's fingerprint now; graded again on the next run).
     """
     folder = result_dir(out, submission)
     results, grading = read_json(folder / "results.json"), read_json(folder / "grading.json") or {}
@@ -531,13 +576,13 @@ def grade_row(
     row["status"] = str(grading.get("status", "graded"))
     if print_ is not None and grading.get("fingerprint") != print_:
         row["status"] = "outdated"
+    if grader is not None and grading.get("grader") != grader:
+        row["status"] = "outdated"
+    row["grader"] = short(str(grading.get("grader", "")))
     row["score"] = f"{float(results.get('score', 0)):g}"
-    earned: dict[str, float] = {}
-    possible: dict[str, float] = {}
-    for test in results["tests"]:
-        task = str(test.get("number", "")).rsplit(".", 1)[0]
-        earned[task] = earned.get(task, 0.0) + float(test.get("score", 0))
-        possible[task] = possible.get(task, 0.0) + float(test.get("max_score", 0))
+    totals = task_points(results)
+    earned = {task: points for task, (points, _) in totals.items()}
+    possible = {task: points for task, (_, points) in totals.items()}
     row["max_score"] = f"{sum(possible.values()):g}" if possible else ""
     for task in tasks:
         if task in earned:
@@ -550,15 +595,19 @@ class GradeBook:
     """grades.csv, kept up to date: rewritten (atomically) each time a submission's result lands."""
 
     def __init__(
-        self, out: Path, submissions: list[Submission], prints: dict[str, str] | None = None
+        self,
+        out: Path,
+        submissions: list[Submission],
+        prints: dict[str, str] | None = None,
+        grader: str | None = None,
     ) -> None:
-        self.out, self.submissions, self.prints = out, submissions, prints or {}
+        self.out, self.submissions, self.prints, self.grader = out, submissions, prints or {}, grader
         self.tasks = task_order()
         self.by_id = {s.id: s for s in submissions}
         self.rows = {s.id: self._row(s) for s in submissions}
 
     def _row(self, submission: Submission) -> dict[str, Any]:
-        return grade_row(self.out, submission, self.tasks, self.prints.get(submission.id))
+        return grade_row(self.out, submission, self.tasks, self.prints.get(submission.id), self.grader)
 
     def refresh(self, submission_id: str) -> None:
         """Read one submission's result again (it has just been written), then rewrite grades.csv."""
@@ -570,7 +619,7 @@ class GradeBook:
         """grades.csv, in the order of the submissions; returns its rows."""
         rows = [self.rows[s.id] for s in self.submissions]
         text = io.StringIO()
-        fields = ["submission", "status", "score", "max_score", *self.tasks]
+        fields = ["submission", "status", "score", "max_score", *self.tasks, "grader"]
         writer = csv.DictWriter(text, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)

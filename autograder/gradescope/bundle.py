@@ -2,18 +2,18 @@
 
 The zip holds, at its top, ``setup.sh`` (Gradescope runs it once to install Python and the packages),
 ``run_autograder`` (run for every submission: grades /autograder/submission into
-/autograder/results/results.json), both copied from this folder, ``requirements.txt`` (the kit's runtime dependencies from
-pyproject.toml, without the notebook tooling, plus hypothesis), the ``autograder`` package itself, and
-``release/diffusion/diffusion_models`` (the given package that submissions are laid over).
+/autograder/results/results.json), both copied from this folder, ``requirements.txt`` (the kit's
+``requirements/runtime.txt``: the grader's and the student package's dependencies at the versions of
+the kit's lock; also kept at its own path, where the grader's provenance reads it), the ``autograder``
+package itself, and ``release/diffusion/diffusion_models`` (the given package that submissions are
+laid over).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import stat
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -21,15 +21,13 @@ FILES = Path(__file__).resolve().parent  # setup.sh and run_autograder sit besid
 AUTOGRADER_DIR = FILES.parent
 REPO_ROOT = AUTOGRADER_DIR.parent
 GIVEN_PACKAGE = REPO_ROOT / "release" / "diffusion" / "diffusion_models"
-NOT_NEEDED = {"nbgrader", "jupyter", "nbclient", "nbformat"}  # the notebook tooling never runs in grading
-ALSO_NEEDED = ["hypothesis"]
+RUNTIME_PINS = REPO_ROOT / "requirements" / "runtime.txt"  # written by `make lock` (kit/lock.py)
 
 
-def requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
-    """The runtime dependencies the grader and the student's package need, pinned as pyproject pins them."""
-    dependencies = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
-    keep = [d for d in dependencies if re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower() not in NOT_NEEDED]
-    return keep + [d for d in ALSO_NEEDED if d not in keep]
+def requirements(runtime: Path = RUNTIME_PINS) -> list[str]:
+    """The grader's and the student package's dependencies, ``name==version`` as the lock pins them."""
+    lines = runtime.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def _add(zipped: zipfile.ZipFile, path: Path, name: str, executable: bool = False) -> None:
@@ -49,6 +47,7 @@ def build(out_dir: Path) -> Path:
         info = zipfile.ZipInfo("requirements.txt", date_time=(2020, 1, 1, 0, 0, 0))
         info.external_attr = (0o644 | stat.S_IFREG) << 16
         zipped.writestr(info, "\n".join(requirements()) + "\n")
+        _add(zipped, RUNTIME_PINS, RUNTIME_PINS.relative_to(REPO_ROOT).as_posix())
         for path in sorted(AUTOGRADER_DIR.rglob("*")):
             relative = path.relative_to(AUTOGRADER_DIR)
             if path.is_file() and "__pycache__" not in relative.parts and path.suffix != ".pyc":

@@ -53,6 +53,7 @@ if ! "$PYTHON" -m venv "$VENV" 2> /dev/null; then
     apt-get install -y -q "$("$PYTHON" -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}-venv")')"
     "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
+# requirements.txt is the kit's requirements/runtime.txt: every package at the version of its lock.
+# The venv's own pip installs it (no `pip install --upgrade pip`: that would install an unpinned pip).
 "$VENV/bin/python" -m pip install --quiet \
     --extra-index-url https://download.pytorch.org/whl/cpu -r "$ROOT/source/requirements.txt"

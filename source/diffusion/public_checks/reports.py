@@ -110,9 +110,15 @@ def _properties(parent: ET.Element, **values: str) -> None:
         ET.SubElement(properties, "property", name=name, value=value)
 
 
-def junit_xml(outcomes: Sequence[Outcome], name: str = "autograder", seconds: float = 0.0) -> str:
+def junit_xml(
+    outcomes: Sequence[Outcome],
+    name: str = "autograder",
+    seconds: float = 0.0,
+    properties: dict[str, str] | None = None,
+) -> str:
     """JUnit XML: a ``<testsuite>`` per task (classname = task id), a ``<testcase>`` per check (name = its
-    title), ``<failure>`` carrying the feedback (``<error>`` for the grader's own), points in properties."""
+    title), ``<failure>`` carrying the feedback (``<error>`` for the grader's own), points in properties;
+    ``properties`` (what graded it: the kit's version, the grader's fingerprint) go to every suite's."""
     tasks = by_task(outcomes)
     errors = sum(o.grader_error for o in outcomes)
     failures = sum(not o.passed for o in outcomes) - errors
@@ -135,7 +141,9 @@ def junit_xml(outcomes: Sequence[Outcome], name: str = "autograder", seconds: fl
             errors=str(task_errors),
             skipped="0",
         )
-        _properties(suite, points=_points(task.score), max_points=_points(task.max_score))
+        _properties(
+            suite, points=_points(task.score), max_points=_points(task.max_score), **(properties or {})
+        )
         for outcome in task.outcomes:
             check = outcome.check
             case = ET.SubElement(suite, "testcase", classname=check.task, name=_xml_text(check.title))
