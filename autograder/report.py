@@ -107,7 +107,7 @@ class Report:
 
         results = results_json(self, visibility)
         if self.provenance is not None:
-            results["extra_data"] = {"provenance": self.provenance}
+            results.setdefault("extra_data", {})["provenance"] = self.provenance
         return results
 
     def write(self, path: Path) -> None:
