@@ -115,6 +115,17 @@ def short(fingerprint: str) -> str:
     return fingerprint[:12]
 
 
+def provenance_line(recorded: dict[str, Any]) -> str:
+    """``kit 0.1.0, grader 1a2b3c4d5e6f, torch 2.14.1, numpy 2.4.6, hypothesis 6.170.29, cpu``: a log's
+    line of :func:`provenance`."""
+    libraries = recorded.get("libraries", {})
+    versions = ", ".join(f"{name} {libraries.get(name, '?')}" for name in ("torch", "numpy", "hypothesis"))
+    grader = short(recorded.get("fingerprints", {}).get("grader", "?"))
+    return (
+        f"kit {recorded.get('kit_version', '?')}, grader {grader}, {versions}, {recorded.get('device', '?')}"
+    )
+
+
 # ---------------------------------------------------------------------------------------- explain
 def explain(recorded: dict[str, Any], device: str | None = None) -> tuple[bool, list[str]]:
     """Would this machine reproduce a grade whose results.json carries ``recorded``? (yes or no, and

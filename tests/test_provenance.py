@@ -129,3 +129,10 @@ def test_explain_refuses_a_file_without_provenance(tmp_path, capsys):
     path.write_text(json.dumps({"score": 1, "tests": []}))
     assert provenance.explain_main(Path(path)) == 2
     assert "no provenance" in capsys.readouterr().out
+
+
+def test_the_log_line_names_the_kit_the_grader_and_the_libraries():
+    record = provenance.provenance("cpu")
+    line = provenance.provenance_line(record)
+    assert line.startswith(f"kit {__version__}, grader {record['fingerprints']['grader'][:12]}, torch ")
+    assert line.endswith(", cpu") and f"hypothesis {record['libraries']['hypothesis']}" in line

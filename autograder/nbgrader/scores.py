@@ -41,6 +41,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Enum, List, Unicode
 
 from autograder.grader import DEVICES, Grader
+from autograder.provenance import provenance_line
 from autograder.report import Report
 from kit.notebook_source import check_grade_id
 
@@ -76,10 +77,11 @@ class GradeSubmittedPackage(NbGraderPreprocessor):
         report = _grader(self.device, tuple(self.protected)).grade(folder)
         resources[REPORT] = report
         self.log.info(
-            "Autograder (outside the kernel), %s in %.1f s: %s",
+            "Autograder (outside the kernel), %s in %.1f s: %s [%s]",
             resources.get("nbgrader", {}).get("student", folder),
             time.monotonic() - started,
             report.summary().replace("\n", " "),
+            provenance_line(report.provenance or {}),
         )
         if report.grader_errors:
             self.log.error("%d checks hit an error of the grader itself", len(report.grader_errors))
