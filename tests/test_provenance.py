@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from catalogue.grading import mutated
 from catalogue.mutants import BUGS
+from junitparser import JUnitXml
 
 from autograder import __version__, provenance
 from autograder.provenance import explain, fingerprints, grader_files
@@ -80,18 +81,10 @@ def test_a_catalogue_bug_grades_byte_for_byte_alike_in_fresh_processes(tmp_path)
     submission = mutated(tmp_path / "submission", bug)
     texts = []
     for run in ("first", "second"):
-        results = tmp_path / f"{run}.json"
+        results, junit = tmp_path / f"{run}.json", tmp_path / f"{run}.xml"
+        command = ["grade", str(submission), "--results", str(results), "--junit", str(junit), "--quiet"]
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "autograder",
-                "grade",
-                str(submission),
-                "--results",
-                str(results),
-                "--quiet",
-            ],
+            [sys.executable, "-m", "autograder", *command],
             cwd=REPO_ROOT,
             check=True,
             capture_output=True,
@@ -101,9 +94,12 @@ def test_a_catalogue_bug_grades_byte_for_byte_alike_in_fresh_processes(tmp_path)
     first, second = (json.loads(t) for t in texts)
     assert first["score"] < 100  # the bug costs points: this is a real verdict, not full marks twice
     assert json.dumps(without_timings(first), indent=2) == json.dumps(without_timings(second), indent=2)
-    assert first["extra_data"]["provenance"] == provenance.provenance(
-        first["extra_data"]["provenance"]["device"]
-    )
+    recorded = first["extra_data"]["provenance"]
+    assert recorded == provenance.provenance(recorded["device"])
+    for suite in JUnitXml.fromfile(str(tmp_path / "first.xml")):  # each task's suite names the grader
+        properties = {p.name: p.value for p in suite.properties()}
+        assert properties["grader"] == recorded["fingerprints"]["grader"]
+        assert properties["kit_version"] == __version__
     explained = subprocess.run(
         [sys.executable, "-m", "autograder", "explain", str(tmp_path / "first.json"), "--device", "cpu"],
         cwd=REPO_ROOT,
