@@ -20,9 +20,16 @@ but for those whose ``kit`` metadata asks for something to be written in:
   (``answer_<name>``) holding the model answer; ``nbgrader generate_assignment`` replaces it by
   "YOUR ANSWER HERE".
 - ``kit: {points_table: true}`` (markdown): the points per part are appended to the cell.
+- ``kit: {figure: <what it shows>}`` (a code cell): a cell whose saved output should hold a figure
+  (one the written answers refer to, or that the grader of the written part looks at); the cell keeps
+  the directive, and ``autograder/public/notebook.py`` reports a submitted notebook whose cell holds
+  no image.
 
-Every graded cell carries nbgrader's metadata (schema 3). The notebook's own metadata says it is
-generated: edit ``solutions/diffusion.md``, then ``make release``.
+Every graded cell carries nbgrader's metadata (schema 3); an answer cell also carries its part
+(``kit: {part: ...}``). The notebook's own metadata says it is generated (edit
+``solutions/diffusion.md``, then ``make release``) and lists what a submission is checked for
+(``kit: {graded: {answers: [...], figures: [...]}}``, :func:`graded_summary`): every route that reads a
+submitted notebook (:mod:`autograder.public.notebook`) takes its expectations from there.
 """
 
 from __future__ import annotations
@@ -164,16 +171,20 @@ class NotebookWriter:
     def md(self, source: str) -> None:
         self._add(nbformat.v4.new_markdown_cell(source))
 
-    def code(self, source: str) -> None:
-        self._add(nbformat.v4.new_code_cell(source))
+    def code(self, source: str, figure: str | None = None) -> None:
+        cell = nbformat.v4.new_code_cell(source)
+        if figure is not None:
+            cell.metadata["kit"] = {"figure": figure}
+        self._add(cell)
 
-    def answer(self, name: str, points: float, model_answer: str) -> None:
+    def answer(self, name: str, part: str, points: float, model_answer: str) -> None:
         """A manually graded markdown cell; its text is the model answer, hidden from students."""
         grade_id = f"answer_{name}"
         cell = nbformat.v4.new_markdown_cell(model_answer)
         cell.metadata["nbgrader"] = _nbgrader(
             grade_id, grade=True, solution=True, locked=False, points=points
         )
+        cell.metadata["kit"] = {"part": part}
         self._add(cell, grade_id)
 
     def todo(self, task: str, what: str) -> None:
@@ -236,7 +247,10 @@ def _registry_task(task_id: str) -> Task:
 
 
 # ---------------------------------------------------------------------------------------- the notebook
-DIRECTIVES = {"code": ({"check"},), "markdown": ({"todo"}, {"answer", "part", "points"}, {"points_table"})}
+DIRECTIVES = {
+    "code": ({"check"}, {"figure"}),
+    "markdown": ({"todo"}, {"answer", "part", "points"}, {"points_table"}),
+}
 
 
 def _expand(nb: NotebookWriter, number: int, cell: NotebookNode, table: str) -> None:
@@ -265,9 +279,11 @@ def _expand(nb: NotebookWriter, number: int, cell: NotebookNode, table: str) -> 
                 f"{where}: part {kit['part']!r} of answer {kit['answer']!r} is none of "
                 f"{list(PARTS)} (autograder/public/tasks.py)"
             )
-        nb.answer(str(kit["answer"]), kit["points"], cell.source)
+        nb.answer(str(kit["answer"]), str(kit["part"]), kit["points"], cell.source)
     elif "points_table" in kit:
         nb.md(cell.source + "\n\n" + table)
+    elif "figure" in kit:
+        nb.code(cell.source, figure=str(kit["figure"]))
     elif cell.cell_type == "code":
         nb.code(cell.source)
     else:
@@ -304,10 +320,31 @@ def build_notebook(
     notebook.metadata = {
         "kernelspec": KERNELSPEC,
         "language_info": {"name": "python"},
-        "kit": {"generated": GENERATED_NOTE},
+        "kit": {"generated": GENERATED_NOTE, "graded": graded_summary(nb.cells)},
     }
     nbformat.validate(notebook)
     return notebook
+
+
+def graded_summary(cells: list[NotebookNode]) -> dict[str, list[dict[str, Any]]]:
+    """What a submitted notebook is checked for, from the built cells: each manually graded answer
+    (grade_id, part, points: nbgrader's metadata and the cell's part) and each cell that should hold a
+    figure (its id and what it shows), in notebook order."""
+    answers = [
+        {
+            "grade_id": cell.metadata["nbgrader"]["grade_id"],
+            "part": cell.metadata["kit"]["part"],
+            "points": cell.metadata["nbgrader"]["points"],
+        }
+        for cell in cells
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")
+    ]
+    figures = [
+        {"id": cell["id"], "shows": cell.metadata["kit"]["figure"]}
+        for cell in cells
+        if "figure" in cell.metadata.get("kit", {})
+    ]
+    return {"answers": answers, "figures": figures}
 
 
 def render(notebook: NotebookNode) -> str:
