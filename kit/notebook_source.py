@@ -16,9 +16,12 @@ but for those whose ``kit`` metadata asks for something to be written in:
   come from the task registry (``autograder/public/tasks.py``), the files from the solution markers.
 - ``kit: {todo: <task>}`` (markdown): the task's TODO box, the cell's text behind "TODO, task X
   (its files)".
-- ``kit: {answer: <name>, part: <part>, points: <n>}`` (markdown): a **manually graded** answer cell
-  (``answer_<name>``) holding the model answer; ``nbgrader generate_assignment`` replaces it by
-  "YOUR ANSWER HERE".
+- ``kit: {answer: <name>, part: <part>, points: <n>, title: <outline title>[, figures: [...]]}``
+  (markdown): a **manually graded** answer cell (``answer_<name>``) holding the model answer;
+  ``nbgrader generate_assignment`` replaces it by "YOUR ANSWER HERE". Its question
+  (``kit: {question: <name>}``, copied as it is), its rubric (``kit: {rubric: <name>}``, never copied:
+  :mod:`kit.rubric` writes it out for instructors) and the figures it refers to (by what they show)
+  are checked by :mod:`kit.written_questions`.
 - ``kit: {points_table: true}`` (markdown): the points per part are appended to the cell.
 - ``kit: {figure: <what it shows>}`` (a code cell): a cell whose saved output should hold a figure
   (one the written answers refer to, or that the grader of the written part looks at); the cell keeps
@@ -29,7 +32,9 @@ Every graded cell carries nbgrader's metadata (schema 3); an answer cell also ca
 (``kit: {part: ...}``). The notebook's own metadata says it is generated (edit
 ``solutions/diffusion.md``, then ``make release``) and lists what a submission is checked for
 (``kit: {graded: {answers: [...], figures: [...]}}``, :func:`graded_summary`): every route that reads a
-submitted notebook (:mod:`autograder.public.notebook`) takes its expectations from there.
+submitted notebook (:mod:`autograder.public.notebook`) takes its expectations from there. Its
+``kit: {written: [...]}`` is the outline of the student's PDF (``public_checks/written_pdf.py``): each
+written question's grade_id, title, question and figures (:func:`kit.written_questions.outline`).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from autograder.public.tasks import PARTS, TASKS, Task, task, tasks_of_part
 
 from . import PACKAGE, SOLUTIONS_DIR, SOURCE_DIR
 from .markers import find_regions
+from .written_questions import WrittenQuestion, WrittenTextError, outline, written_questions
 
 NOTEBOOK_PATH = SOURCE_DIR / "diffusion.ipynb"
 NOTEBOOK_TEXT = "diffusion.md"  # the hand-edited notebook, in solutions/; kit.release does not copy it
@@ -114,6 +120,14 @@ def written_points(notebook: NotebookNode | None = None) -> dict[str, float]:
     return {
         kit["answer"]: kit["points"] for kit in (c.metadata.get("kit", {}) for c in cells) if "answer" in kit
     }
+
+
+def read_written_questions(notebook: NotebookNode | None = None) -> list[WrittenQuestion]:
+    """The written questions of the text notebook (question, model answer, rubric, figures), checked."""
+    try:
+        return written_questions((notebook or read_text_notebook()).cells)
+    except WrittenTextError as err:
+        raise NotebookTextError(f"{NOTEBOOK_TEXT}: {err}") from None
 
 
 def __getattr__(name: str) -> Any:
@@ -247,20 +261,41 @@ def _registry_task(task_id: str) -> Task:
 
 
 # ---------------------------------------------------------------------------------------- the notebook
+# The directives a cell may carry: its key -> (the keys it needs, the keys it may add), per cell type.
 DIRECTIVES = {
-    "code": ({"check"}, {"figure"}),
-    "markdown": ({"todo"}, {"answer", "part", "points"}, {"points_table"}),
+    "code": {"check": ({"check"}, set()), "figure": ({"figure"}, set())},
+    "markdown": {
+        "todo": ({"todo"}, set()),
+        "answer": ({"answer", "part", "points", "title"}, {"figures"}),
+        "question": ({"question"}, set()),
+        "rubric": ({"rubric"}, set()),
+        "points_table": ({"points_table"}, set()),
+    },
 }
+
+
+def _directive_forms(cell_type: str) -> list[str]:
+    """The directives a ``cell_type`` cell may carry, as ``{key, key, [optional]}``."""
+    return [
+        "{" + ", ".join(sorted(needed) + [f"[{o}]" for o in sorted(optional)]) + "}"
+        for needed, optional in DIRECTIVES.get(cell_type, {}).values()
+    ]
+
+
+def _known_directive(cell_type: str, kit: dict) -> bool:
+    return any(
+        needed <= set(kit) <= needed | optional for needed, optional in DIRECTIVES.get(cell_type, {}).values()
+    )
 
 
 def _expand(nb: NotebookWriter, number: int, cell: NotebookNode, table: str) -> None:
     """Add ``cell`` of the text notebook to ``nb``, expanding its ``kit`` directive if it has one."""
     kit = dict(cell.metadata.get("kit", {}))
     where = f"{NOTEBOOK_TEXT}: cell {number}"
-    if kit and set(kit) not in DIRECTIVES.get(cell.cell_type, ()):
+    if kit and not _known_directive(cell.cell_type, kit):
         raise NotebookTextError(
-            f"{where}: unknown kit directive {kit} on a {cell.cell_type} cell; "
-            f"the directives are {DIRECTIVES} (kit/notebook_source.py)"
+            f"{where}: unknown kit directive {kit} on a {cell.cell_type} cell; a {cell.cell_type} "
+            f"cell's directives are {_directive_forms(cell.cell_type)} (kit/notebook_source.py)"
         )
     if "check" in kit:
         task_id = str(kit["check"])
@@ -282,6 +317,8 @@ def _expand(nb: NotebookWriter, number: int, cell: NotebookNode, table: str) -> 
         nb.answer(str(kit["answer"]), str(kit["part"]), kit["points"], cell.source)
     elif "points_table" in kit:
         nb.md(cell.source + "\n\n" + table)
+    elif "rubric" in kit:
+        pass  # instructors only: kit.rubric writes it to reference/written/
     elif "figure" in kit:
         nb.code(cell.source, figure=str(kit["figure"]))
     elif cell.cell_type == "code":
@@ -297,6 +334,7 @@ def build_notebook(
 ) -> NotebookNode:
     """The source notebook: the text notebook's cells, its kit directives expanded, nbgrader's metadata."""
     text = read_text_notebook(solutions_dir)
+    written_outline = outline(read_written_questions(text))
     nb = NotebookWriter(
         files if files is not None else task_files(solutions_dir), grading or autograder_grading()
     )
@@ -320,7 +358,7 @@ def build_notebook(
     notebook.metadata = {
         "kernelspec": KERNELSPEC,
         "language_info": {"name": "python"},
-        "kit": {"generated": GENERATED_NOTE, "graded": graded_summary(nb.cells)},
+        "kit": {"generated": GENERATED_NOTE, "graded": graded_summary(nb.cells), "written": written_outline},
     }
     nbformat.validate(notebook)
     return notebook
