@@ -85,8 +85,9 @@ nbgrader-collect: setup
 nbgrader-autograde: setup
 	$(NBGRADER) autograde $(ASSIGNMENT)
 
+# --force: feedback written before the written answers were graded is written again with the TA's points.
 nbgrader-feedback: setup
-	$(NBGRADER) generate_feedback $(ASSIGNMENT)
+	$(NBGRADER) generate_feedback $(ASSIGNMENT) --force
 
 nbgrader-export: setup
 	$(NBGRADER) export

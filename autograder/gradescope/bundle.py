@@ -4,7 +4,9 @@ The zip holds, at its top, ``setup.sh`` (Gradescope runs it once to install Pyth
 ``run_autograder`` (run for every submission: grades /autograder/submission into
 /autograder/results/results.json), both copied from this folder, ``requirements.txt`` (the kit's runtime dependencies from
 pyproject.toml, without the notebook tooling, plus hypothesis), the ``autograder`` package itself, and
-``release/diffusion/diffusion_models`` (the given package that submissions are laid over).
+``release/diffusion/diffusion_models`` (the given package that submissions are laid over) and
+``release/diffusion/diffusion.ipynb`` (the released notebook: what a submitted notebook is checked
+against, :mod:`autograder.public.notebook`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ FILES = Path(__file__).resolve().parent  # setup.sh and run_autograder sit besid
 AUTOGRADER_DIR = FILES.parent
 REPO_ROOT = AUTOGRADER_DIR.parent
 GIVEN_PACKAGE = REPO_ROOT / "release" / "diffusion" / "diffusion_models"
+GIVEN_NOTEBOOK = GIVEN_PACKAGE.parent / "diffusion.ipynb"
 NOT_NEEDED = {"nbgrader", "jupyter", "nbclient", "nbformat"}  # the notebook tooling never runs in grading
 ALSO_NEEDED = ["hypothesis"]
 
@@ -64,6 +67,7 @@ def build(out_dir: Path) -> Path:
             relative = path.relative_to(REPO_ROOT)
             if path.is_file() and "__pycache__" not in relative.parts and path.suffix != ".pyc":
                 _add(zipped, path, relative.as_posix())
+        _add(zipped, GIVEN_NOTEBOOK, GIVEN_NOTEBOOK.relative_to(REPO_ROOT).as_posix())
     return target
 
 

@@ -10,6 +10,10 @@
 # own names; the autograder puts them into a fresh copy of the package you were given. If a file is
 # missing or was renamed, the script lists what is missing and writes no zip. The zip is written to a
 # temporary file and renamed when complete, so a half-written zip is never left behind.
+#
+# Before zipping, it checks the notebook (public_checks/notebook.py, what the graders check too): a
+# notebook that cannot be read is refused (no zip); written answers left unanswered, or a notebook saved
+# without its outputs or figures, are warnings: the zip is written, but fix them and rerun if you can.
 set -euo pipefail
 
 ZIP="diffusion_submission.zip"
@@ -52,6 +56,13 @@ fi
 if [[ -z "$PYTHON" ]]; then
     echo "error: no zip written: python3 (or python) is needed; set PYTHON=/path/to/python" >&2
     exit 1
+fi
+
+if [[ -f public_checks/notebook.py ]]; then
+    if ! "$PYTHON" public_checks/notebook.py diffusion.ipynb; then
+        echo "error: no zip written: diffusion.ipynb cannot be graded as it is (see above)" >&2
+        exit 1
+    fi
 fi
 
 partial="$(mktemp "$ZIP.partial.XXXXXX")"

@@ -230,10 +230,11 @@ def inspect_notebook(path: Path, expected: Expected | None = None) -> NotebookVe
         )
         ids = tuple(a.grade_id for a in expected.answers) if expected else ()
         return NotebookVerdict(False, (problem,), (), ids, (), False)
-    return _verdict(notebook, expected or expected_from(notebook))
+    return verdict_of(notebook, expected or expected_from(notebook))
 
 
-def _verdict(notebook: dict[str, Any], expected: Expected) -> NotebookVerdict:
+def verdict_of(notebook: dict[str, Any], expected: Expected) -> NotebookVerdict:
+    """The verdict on a notebook already read (nbformat's JSON, or a ``NotebookNode``)."""
     cells = _cells(notebook)
     by_grade_id: dict[str, dict[str, Any]] = {}
     for cell in cells:
