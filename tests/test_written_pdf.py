@@ -198,3 +198,18 @@ def test_collect_submission_with_pdf_writes_the_zip_then_the_pdf(tmp_path):
         ["bash", "collect_submission.sh", "--pfd"], cwd=folder, capture_output=True, text=True
     )
     assert wrong.returncode == 2 and "unknown option --pfd" in wrong.stderr
+
+
+def test_the_template_is_the_outlines_pages_with_the_questions_only(tmp_path):
+    folder = student_folder(tmp_path / "student", solved=False)  # the release as it is: no answer, no output
+    done = _run(folder, "--template", "--out", "template.pdf")
+    assert done.returncode == 0, done.stderr
+    outline = json.loads((folder / "diffusion.ipynb").read_text())["metadata"]["kit"]["written"]
+    pdf = folder / "template.pdf"
+    assert _page_count(pdf) == len(outline) and not done.stderr
+    for number, (entry, title) in enumerate(zip(outline, _outline_titles(), strict=True), start=1):
+        text = _page_text(pdf, number)
+        assert f"Question {number} of {len(outline)}: {title}" in text
+        assert " ".join(entry["question"].replace("**", "").split()) in text
+        assert "UNANSWERED" not in text and "MISSING FIGURE" not in text
+    assert _poppler("pdfimages", "-list", str(pdf)).splitlines()[2:] == []

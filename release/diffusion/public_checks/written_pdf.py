@@ -3,6 +3,7 @@ outline's order, each with your answer and the figures it asks about.
 
     python -m public_checks.written_pdf [diffusion.ipynb] [--out diffusion_written.pdf]
     bash collect_submission.sh --pdf      # the same, after writing the zip
+    python -m public_checks.written_pdf --template --out template.pdf   # instructors: the blank pages
 
 Run it in your assignment folder after saving the notebook (File > Save) with its outputs: the figures
 come from the outputs saved in it. Page N is question N of the instructor's outline, always: a question
@@ -12,8 +13,10 @@ metadata ``kit.written`` and ``kit.graded``, written by ``make release``).
 
 It needs only matplotlib (no TeX, no browser, nothing downloaded): the pages are drawn with
 matplotlib's own fonts and its PDF backend. Your answer is shown as you wrote it (Markdown and LaTeX as
-typed, not typeset). Exit status: 0 written (warnings name what is missing); 1 the notebook cannot be
-read or holds no outline; 2 a bad command line.
+typed, not typeset). ``--template`` writes the same pages with the questions only (no answer, no
+figure): the template PDF a Gradescope assignment asks its instructor for. Exit status: 0 written
+(warnings name what is missing); 1 the notebook cannot be read or holds no outline; 2 a bad command
+line.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class WrittenPage:
     points: float
     question: str  # Markdown, as the course wrote it
     answer: str | None  # the student's Markdown; None when unanswered
-    unanswered_because: str  # in words, when answer is None
+    unanswered_because: str  # in words, when answer is None; "" for a template's page
     figures: tuple[Figure, ...]
 
 
@@ -108,8 +111,9 @@ def _attachments(cell: dict[str, Any] | None) -> list[Figure]:
     return out
 
 
-def written_pages(path: Path) -> list[WrittenPage]:
-    """The pages of the PDF for the notebook at ``path``, one per written question, in outline order."""
+def written_pages(path: Path, template: bool = False) -> list[WrittenPage]:
+    """The pages of the PDF for the notebook at ``path``, one per written question, in outline order;
+    with ``template``, the questions only."""
     notebook, error = read_notebook(path)
     if notebook is None:
         raise OutlineError(
@@ -143,6 +147,8 @@ def written_pages(path: Path) -> list[WrittenPage]:
             text, why = answer.source, ""
         figures = [_figure(str(shows), figure_cells.get(str(shows))) for shows in entry.get("figures", [])]
         figures += _attachments(answer_cells.get(grade_id))
+        if template:
+            text, why, figures = None, "", []
         known = expected.get(grade_id)
         pages.append(
             WrittenPage(
@@ -316,7 +322,10 @@ def _page(page: WrittenPage, count: int, style: _Style):
                     "DejaVu Sans", color="#222222")  # fmt: skip
     fig.add_artist(_rule(y))
     y = _draw_lines(fig, ["Your answer"], y - 0.05, style.body, "DejaVu Sans", weight="bold")
-    if page.answer is None:
+    if page.answer is None and not page.unanswered_because:  # a template: the room for the answer
+        y = _draw_lines(fig, ["(the answer and its figures go on this page)"], y, style.body, "DejaVu Sans",
+                        color="#777777")  # fmt: skip
+    elif page.answer is None:
         y = _draw_lines(
             fig,
             _wrap(f"UNANSWERED: {page.unanswered_because}.", width, style.title, "DejaVu Sans", "bold"),
@@ -405,11 +414,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("notebook", nargs="?", default=NOTEBOOK, type=Path, help=f"default: {NOTEBOOK}")
     parser.add_argument("--out", type=Path, default=Path(PDF), help=f"the PDF to write (default: {PDF})")
+    parser.add_argument("--template", action="store_true", help="the questions only: Gradescope's template")
     args = parser.parse_args(argv)
     if args.out.suffix.lower() != ".pdf":
         parser.error(f"--out {args.out}: give a file name ending in .pdf")
     try:
-        pages = written_pages(args.notebook)
+        pages = written_pages(args.notebook, template=args.template)
     except OutlineError as err:
         print(f"error: no PDF written: {err}", file=sys.stderr)
         return 1
@@ -424,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     warnings = write_pdf(pages, args.out)
-    for line in _report(pages):
+    for line in [] if args.template else _report(pages):
         print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
