@@ -64,7 +64,9 @@ def submission_row(gradebook: Gradebook, assignment: Any, student: Any) -> dict[
     try:
         submission = gradebook.find_submission(assignment.name, student.id)
     except MissingEntry:
-        return row | dict.fromkeys(("timestamp", "raw_score", "score", "autograded_score", "written_score"), "")
+        return row | dict.fromkeys(
+            ("timestamp", "raw_score", "score", "autograded_score", "written_score"), ""
+        )
     penalty = submission.late_submission_penalty or 0.0
     return row | {
         "timestamp": str(submission.timestamp or ""),

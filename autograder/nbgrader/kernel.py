@@ -49,12 +49,12 @@ KERNEL_MODULES = ("autograder.nbgrader.cells", "autograder.nbgrader.launcher", c
 SYSTEM_EXTRAS = ("/etc/fonts",)  # fontconfig's configuration (matplotlib)
 KEPT_VARIABLES = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "NBGRADER_EXECUTION", "JPY_PARENT_PID")
 KEPT_PREFIXES = ("LC_", "CUDA_", "NVIDIA_", "OMP_", "MKL_", "DIFFUSION_", "JPY_")
-# Where the kernel's own uid cannot read the Python it runs (a Python under /root, mode 0700), it keeps the
-# one capability CAP_DAC_READ_SEARCH: it may read past file modes, never write; Landlock still decides
-# what it reads.
+# Where the kernel's own uid cannot read the Python it runs or the folders it works in (a Python under
+# /root, mode 0700, as pyenv's there), it keeps the one capability CAP_DAC_READ_SEARCH: it may read past
+# file modes, never write; Landlock still decides what it reads.
 READ_SEARCH_NOTE = (
     "it keeps CAP_DAC_READ_SEARCH, reading past file modes but never writing, because that uid cannot "
-    "read this Python; Landlock still limits what it reads"
+    "read this Python or its folders; Landlock still limits what it reads"
 )
 MISSING = {  # fence -> what a kernel without it can do, for nbgrader's log
     "own uid": "runs as the user running nbgrader (without capabilities, where that is root)",

@@ -87,17 +87,19 @@ def pre_convert_hook(assignment: str, student: str, notebooks: list[str], **_: A
         replace_unreadable(Path(name))
 
 
-def flag_text(problems: list[str], flag: str, original: str | None) -> str:
-    """The notebook's first cell: what is wrong and what to do, for the TA (and, in the feedback, the student)."""
+def flag_text(problems: list[str], flag: str, placeholder: dict[str, Any] | None = None) -> str:
+    """The notebook's first cell: what is wrong and what to do, for the TA (and, in the feedback, the
+    student); ``placeholder``: the released notebook stands in for the submitted one."""
     paragraphs = [
         f"**Notebook check: {flag}.** The autograded points come from the package and do not depend on this."
     ]
-    if original:
+    if placeholder is not None:
+        kept = placeholder.get("original")
+        where = f"is kept as `{kept}` beside this one" if kept else "was not in the submission"
         paragraphs.append(
-            f"The submitted notebook could not be read: it is kept as `{original}` beside this one, and this "
-            "is the released notebook in its place, so that the package is autograded. Its written answers are "
-            "the release's and score 0 until a readable notebook is submitted and autograded again "
-            "(`nbgrader autograde diffusion --student <id> --force`)."
+            f"The submitted notebook {where}; this is the released notebook in its place, so that the "
+            "package is autograded. Its written answers are the release's and score 0 until a readable "
+            "notebook is submitted and autograded again (`nbgrader autograde diffusion --student <id> --force`)."
         )
     paragraphs.append("\n".join(f"- {problem}" for problem in problems))
     return "\n\n".join(paragraphs)
@@ -113,18 +115,14 @@ class FlagNotebook(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         placeholder = nb.metadata.get("kit", {}).get("placeholder")
         if placeholder:
-            problems, flag, original = (
-                list(placeholder["problems"]),
-                placeholder["flag"],
-                placeholder["original"],
-            )
+            problems, flag = list(placeholder["problems"]), placeholder["flag"]
         else:
             verdict = verdict_of(nb, read_expected(Path(self.release)))
-            problems, flag, original = list(verdict.problems), verdict.flag, None
+            problems, flag = list(verdict.problems), verdict.flag
         if not problems:
             return nb, resources
         nb.cells = [cell for cell in nb.cells if cell.get("id") != FLAG_CELL_ID]  # never two
-        cell = new_markdown_cell(flag_text(problems, flag, original))
+        cell = new_markdown_cell(flag_text(problems, flag, placeholder or None))
         cell["id"] = FLAG_CELL_ID
         nb.cells.insert(0, cell)
         info = resources.get("nbgrader", {})
