@@ -88,7 +88,9 @@ def gradescope_markdown(questions: Sequence[WrittenQuestion]) -> str:
         f"## Written assignment: `{PDF_NAME}` ({_points(total)})",
         "",
         "A Homework / Problem Set assignment. The outline: one question per page of the student's PDF, "
-        "in this order (page N is question N, so tagging pages is one click each).",
+        "in this order (page N is question N, so tagging pages is one click each). The template PDF "
+        "Gradescope asks for: `make written-template` (`out/written/template.pdf`, the same pages with "
+        "the questions only).",
         "",
         "| question and page | title | points |",
         "| --- | --- | --- |",
