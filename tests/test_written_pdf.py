@@ -5,6 +5,7 @@ each answer's text, each figure's own pixels, and a page saying so for a missing
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -213,3 +214,36 @@ def test_the_template_is_the_outlines_pages_with_the_questions_only(tmp_path):
         assert " ".join(entry["question"].replace("**", "").split()) in text
         assert "UNANSWERED" not in text and "MISSING FIGURE" not in text
     assert _poppler("pdfimages", "-list", str(pdf)).splitlines()[2:] == []
+
+
+def test_an_image_pasted_into_the_answer_and_a_figure_cell_without_its_metadata_reach_the_page(tmp_path):
+    folder = student_folder(tmp_path / "student", solved=False)
+    notebook = filled(seed=90)
+    outline = notebook["metadata"]["kit"]["written"]
+    first = answer_cells(notebook)[0]  # question 1 refers to no figure
+    first["source"] += "\n![sketch](attachment:sketch.png)"
+    first["attachments"] = {"sketch.png": {"image/png": base64.b64encode(png(7)).decode("ascii")}}
+    shown = outline[1]["figures"][0]
+    cell = next(c for c in figure_cells(notebook) if c["metadata"]["kit"]["figure"] == shown)
+    del cell["metadata"]["kit"]  # an editor that drops cell metadata: found by its id
+    write(notebook, folder / "diffusion.ipynb")
+    done = _run(folder)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    for number, wanted in ((1, png(7)), (2, None)):
+        _poppler(
+            "pdfimages",
+            "-png",
+            "-f",
+            str(number),
+            "-l",
+            str(number),
+            str(folder / PDF),
+            str(tmp_path / f"p{number}"),
+        )
+        images = sorted(tmp_path.glob(f"p{number}-*.png"))
+        assert len(images) == 1, f"page {number}: {len(images)} images"
+        if wanted is not None:
+            original = np.asarray(Image.open(io.BytesIO(wanted)).convert("RGB"))
+            assert np.array_equal(np.asarray(Image.open(images[0]).convert("RGB"))[::-1], original)
+    assert "Figure: in your answer: sketch.png" in _page_text(folder / PDF, 1)
+    assert f"Figure: {shown}" in _page_text(folder / PDF, 2) and "MISSING" not in _page_text(folder / PDF, 2)

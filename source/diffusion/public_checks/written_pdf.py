@@ -64,11 +64,6 @@ class OutlineError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------- reading
-def _cell_text(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
 def _images(data: dict[str, Any]) -> list[bytes]:
     for kind in IMAGE_TYPES:
         value = data.get(kind)
@@ -111,6 +106,21 @@ def _attachments(cell: dict[str, Any] | None) -> list[Figure]:
     return out
 
 
+def _figure_cells(cells: list[dict[str, Any]], ids: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """What each figure shows -> its code cell: by the cell's ``kit: {figure: ...}`` metadata, else by the
+    cell id the released notebook gave it (``ids``, from ``kit.graded``), should an editor drop metadata."""
+    by_id = {cell.get("id"): cell for cell in cells if cell.get("cell_type") == "code"}
+    found: dict[str, dict[str, Any]] = {}
+    for cell in by_id.values():
+        shows = cell.get("metadata", {}).get("kit", {}).get("figure")
+        if isinstance(shows, str):
+            found.setdefault(shows, cell)
+    for shows, cell_id in ids.items():
+        if shows not in found and cell_id in by_id:
+            found[shows] = by_id[cell_id]
+    return found
+
+
 def written_pages(path: Path, template: bool = False) -> list[WrittenPage]:
     """The pages of the PDF for the notebook at ``path``, one per written question, in outline order;
     with ``template``, the questions only."""
@@ -126,15 +136,12 @@ def written_pages(path: Path, template: bool = False) -> list[WrittenPage]:
             "course): write your answers in the diffusion.ipynb you were given (copy them into a fresh "
             "copy of it), save, and rerun"
         )
-    expected = {answer.grade_id: answer for answer in expected_from(notebook).answers}
+    expected = expected_from(notebook)
+    known_answers = {answer.grade_id: answer for answer in expected.answers}
     verdict = {answer.grade_id: answer for answer in inspect_notebook(path).answers}
     cells = [cell for cell in notebook["cells"] if isinstance(cell, dict)]
     answer_cells = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in cells}
-    figure_cells: dict[str, dict[str, Any]] = {}
-    for cell in cells:
-        shows = cell.get("metadata", {}).get("kit", {}).get("figure")
-        if cell.get("cell_type") == "code" and isinstance(shows, str):
-            figure_cells.setdefault(shows, cell)
+    figure_cells = _figure_cells(cells, {f.shows: f.cell_id for f in expected.figures})
     pages = []
     for number, entry in enumerate(outline, start=1):
         grade_id = str(entry["grade_id"])
@@ -149,7 +156,7 @@ def written_pages(path: Path, template: bool = False) -> list[WrittenPage]:
         figures += _attachments(answer_cells.get(grade_id))
         if template:
             text, why, figures = None, "", []
-        known = expected.get(grade_id)
+        known = known_answers.get(grade_id)
         pages.append(
             WrittenPage(
                 number=number,
