@@ -113,6 +113,26 @@ def _edited_solutions(tmp_path, old: str, new: str):
             '"part": "7.1", "points": 2',
             "part '7.1' of answer 'forward_marginal'",
         ),
+        (
+            "- **1 point.** Why it matters: training draws",
+            "- **2 points.** Why it matters: training draws",
+            "rubric of answer 'forward_marginal': its items add up to 3 points, the answer is worth 2",
+        ),
+        (
+            "- **1 point.** What it is: the marginal",
+            "- 1 point: What it is: the marginal",
+            "rubric of answer 'forward_marginal', line 1: .* is no rubric item",
+        ),
+        (
+            '+++ {"kit": {"rubric": "thresholding"}}',
+            "+++",
+            "answer 'thresholding' needs exactly one rubric cell .* after it; found 0",
+        ),
+        (
+            '"figures": ["the augmentations"]',
+            '"figures": ["the augmentation"]',
+            r"answer 'augmentations' refers to figures \['the augmentation'\], which no code cell holds",
+        ),
     ],
 )
 def test_the_builder_refuses_a_text_notebook_it_cannot_expand(tmp_path, old, new, problem):
