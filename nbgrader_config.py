@@ -95,8 +95,8 @@ c.CourseDirectory.ignore = [
     ".hypothesis",
 ]
 
-# Execution while autograding, on a CPU: a check cell runs its task's public checks, and the notebook
-# itself runs with its SMALL settings while nbgrader autogrades. 600 s per cell leaves room for a slow
+# Execution while autograding, on a CPU: only the check cells run (each its task's public checks); the
+# other cells keep the student's saved outputs and never run. 600 s per cell leaves room for a slow
 # machine; a cell that runs longer is interrupted (its points still come from the autograder). Execute's
 # settings hold for FencedExecute too.
 c.Execute.timeout = 600

@@ -142,6 +142,13 @@ def check_grade_id(task: str) -> str:
     return "check_" + task.replace(".", "_")
 
 
+def figure_id(shows: str) -> str:
+    """The id of the cell whose figure ``shows`` that: ``figure-the-samples-at-w-0-5`` (nbformat's ids:
+    letters, digits, ``-`` and ``_``, at most 64)."""
+    slug = "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in shows.lower()).split())
+    return f"figure-{slug}"[:64].rstrip("-")
+
+
 def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None) -> dict:
     meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution}
     if points is not None:
@@ -186,10 +193,17 @@ class NotebookWriter:
         self._add(nbformat.v4.new_markdown_cell(source))
 
     def code(self, source: str, figure: str | None = None) -> None:
+        """A code cell; ``figure``: what the figure it should show shows (its id is made from that, so
+        that it stays the same when cells are added before it)."""
         cell = nbformat.v4.new_code_cell(source)
-        if figure is not None:
-            cell.metadata["kit"] = {"figure": figure}
-        self._add(cell)
+        if figure is None:
+            self._add(cell)
+            return
+        cell_id = figure_id(figure)
+        if any(c["id"] == cell_id for c in self.cells):
+            raise NotebookTextError(f"{NOTEBOOK_TEXT}: two figure cells show {figure!r}: name each its own")
+        cell.metadata["kit"] = {"figure": figure}
+        self._add(cell, cell_id)
 
     def answer(self, name: str, part: str, points: float, model_answer: str) -> None:
         """A manually graded markdown cell; its text is the model answer, hidden from students."""

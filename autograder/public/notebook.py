@@ -159,8 +159,7 @@ def read_notebook(path: Path) -> tuple[dict[str, Any] | None, str]:
     except UnicodeDecodeError as err:
         return None, f"it is not UTF-8 text (byte {err.start})"
     except json.JSONDecodeError as err:
-        end = " (it ends early: a save that was cut off?)" if err.pos >= len(data.rstrip()) - 1 else ""
-        return None, f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}{end}"
+        return None, f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}"
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         return None, "it is JSON but not a notebook (no list of cells)"
     if notebook.get("nbformat") != 4:
