@@ -47,7 +47,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=TIMEOUT_S, isolation_level=None)
 
 
-def _row_ids(db: sqlite3.Connection, schema: str, student: str, assignment: str) -> tuple[list[str], list[str]]:
+def _row_ids(
+    db: sqlite3.Connection, schema: str, student: str, assignment: str
+) -> tuple[list[str], list[str]]:
     """(X's submitted_assignment ids, their submitted_notebook ids) in ``schema`` (main or a copy)."""
     submissions = [
         row[0]

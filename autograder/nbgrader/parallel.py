@@ -60,7 +60,10 @@ def autograde(student: str, db: Path, autograded: str, assignment: str = ASSIGNM
     from nbgrader.apps import NbGraderApp
 
     argv = ["autograde", assignment, "--student", glob.escape(student)]
-    argv += [f"--CourseDirectory.db_url=sqlite:///{db}", f"--CourseDirectory.autograded_directory={autograded}"]
+    argv += [
+        f"--CourseDirectory.db_url=sqlite:///{db}",
+        f"--CourseDirectory.autograded_directory={autograded}",
+    ]
     path, app = list(sys.path), NbGraderApp.instance()
     try:
         app.initialize(argv)
@@ -316,7 +319,9 @@ class ParallelAutograde:
                 worker.stop(kill=worker.job is not None)
             selector.close()
 
-    def _replace_dead(self, worker: Worker, selector: Any, running: list[Worker], start: Any, hand_out: Any) -> None:
+    def _replace_dead(
+        self, worker: Worker, selector: Any, running: list[Worker], start: Any, hand_out: Any
+    ) -> None:
         """A worker died (killed, out of memory): its student once more in a new worker, then failed."""
         selector.unregister(worker.process.stdout)
         running.remove(worker)
