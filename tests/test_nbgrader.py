@@ -804,13 +804,14 @@ def test_nbgraders_student_data_is_never_committed():
             "submitted/a/b",
             "autograded/a/b",
             "feedback/a/b",
+            ".nbgrader-parallel/work/1/gradebook.db",
         ]
         + [".nbgrader.log", "grades.csv", "students.csv"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
     )
-    assert len(ignored.stdout.split()) == 7, ignored.stdout + ignored.stderr
+    assert len(ignored.stdout.split()) == 8, ignored.stdout + ignored.stderr
 
 
 # ---------------------------------------------------------------------------------------- the config
