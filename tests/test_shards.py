@@ -31,17 +31,25 @@ def run(command: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
-def without(path: Path, key: str) -> dict:
-    return {k: v for k, v in json.loads(path.read_text()).items() if k != key}
+def results_of(folder: Path) -> dict:
+    """results.json less its execution time."""
+    return {
+        k: v for k, v in json.loads((folder / "results.json").read_text()).items() if k != "execution_time"
+    }
+
+
+def grading_of(folder: Path) -> dict:
+    """grading.json less what differs from one run to the next: the seconds, the wall time its sandbox had
+    left, the uid its sandbox drew."""
+    grading = json.loads((folder / "grading.json").read_text())
+    del grading["seconds"], grading["sandbox"]["uid"], grading["sandbox"]["limits"]["wall_s"]
+    return grading
 
 
 def graded(out: Path) -> dict[str, tuple[dict, dict]]:
-    """student -> (results.json less its execution time, grading.json less its seconds)."""
+    """student -> (results.json, grading.json), timings aside."""
     return {
-        folder.name: (
-            without(folder / "results.json", "execution_time"),
-            without(folder / "grading.json", "seconds"),
-        )
+        folder.name: (results_of(folder), grading_of(folder))
         for folder in sorted((out / "results").iterdir())
     }
 
