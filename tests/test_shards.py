@@ -16,6 +16,7 @@ import pytest
 from catalogue.grading import mutated, reference_copy
 from catalogue.mutants import BUGS
 
+from autograder.classroom.changes import compare, regrade_labels, write_report
 from autograder.classroom.shards import SHARD_FILE, Shard, merge, parse_shard, shard_of
 from kit import RELEASE_DIR, REPO_ROOT
 
@@ -221,3 +222,38 @@ def test_merge_says_which_submissions_no_shard_graded(tmp_path):
     assert done.returncode == 1 and "not graded: alice" in done.stderr
     with open(tmp_path / "out" / "grades.csv", newline="") as handle:
         assert next(csv.DictReader(handle))["status"] == "pending"
+
+
+def _results(points: dict[str, float]) -> dict:
+    """A results.json of two checks per task; the second, whose title holds "; " (as a title may), passes
+    only with the first."""
+    tests = []
+    for task, earned in points.items():
+        second = 2 if earned == 4 else 0
+        tests.append({"number": f"{task}.1", "name": f"task {task}: shapes", "score": earned, "max_score": 4})
+        tests.append(
+            {"number": f"{task}.2", "name": f"task {task}: mean; variance", "score": second, "max_score": 2}
+        )
+    return {"score": sum(t["score"] for t in tests), "tests": tests}
+
+
+def test_merge_joins_the_shards_regrade_reports_into_the_class_report(tmp_path):
+    grader = "g" * 64
+    old = {s: _results({"2.1.1a": 4, "2.1.2": 4}) for s in STUDENTS}
+    new = {
+        s: _results({"2.1.1a": 3 if s in ("alice", "erin") else 4, "2.1.2": 0 if s == "alice" else 4})
+        for s in STUDENTS
+    }
+    folders = []
+    for k in (1, 2, 3):  # each shard regraded its own members and reported on them
+        folder = _shard_folder(tmp_path, f"{k}/3", STUDENTS, grader)
+        mine = [s for s in STUDENTS if shard_of(s, 3) == k]
+        changes = compare({s: old[s] for s in mine}, {s: new[s] for s in mine})
+        write_report(changes, folder, len(mine), *regrade_labels(grader))
+        folders.append(folder)
+    assert merge(tmp_path / "out", folders, plot=False) == 0
+    one_run = tmp_path / "one-run"
+    write_report(compare(old, new), one_run, len(STUDENTS), *regrade_labels(grader))
+    for name in ("changes.csv", "changes.md"):
+        assert (tmp_path / "out" / name).read_text() == (one_run / name).read_text()
+    assert "; 2.1.1a.2 task 2.1.1a: mean; variance: 2.0 -> 0.0" in (one_run / "changes.csv").read_text()

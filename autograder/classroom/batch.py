@@ -52,7 +52,7 @@ from typing import Any
 
 from ..provenance import fingerprints, grader_files, short
 from ..report import failure_results, write_atomically
-from .changes import compare, task_points, write_report
+from .changes import compare, regrade_labels, task_points, write_report
 from .shards import Shard, shard_record, write_record
 
 AUTOGRADER_DIR = Path(__file__).resolve().parent.parent
@@ -449,7 +449,7 @@ class Batch:
             student: read_json(self.out / "results" / student / "results.json") or {} for student in previous
         }
         changes = compare(previous, regraded)
-        write_report(changes, self.out, len(previous), "the previous grader", f"grader {short(self.grader)}")
+        write_report(changes, self.out, len(previous), *regrade_labels(self.grader))
         moved = sorted({c.student for c in changes})
         print(
             f"regraded {len(previous)} submissions graded by another grader; {len(moved)} changed"

@@ -10,7 +10,8 @@
    or given twice, splits of different sizes, shards that saw different classes (other students,
    other files) or were graded by different graders. It then copies each member's
    ``results/<id>/`` and writes grades.csv (the class's order) and summary.png, exactly as one run
-   over the whole class writes them.
+   over the whole class writes them; when the shards regraded what another grader graded, their
+   changes.csv and changes.md are joined into the class's.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ def merge(out: Path, folders: list[Path], plot: bool = True) -> int:
         from .plots import plot_summary
 
         plot_summary(rows, out / "summary.png")
+    _merge_changes(out, folders, first["grader"])
     not_graded = [row["submission"] for row in rows if row["status"] != "graded"]
     print(
         f"merged {len(folders)} shards of {len(submissions)} submissions into {out / 'grades.csv'}"
@@ -171,6 +173,21 @@ def merge(out: Path, folders: list[Path], plot: bool = True) -> int:
         file=sys.stderr,
     )
     return 1 if not_graded else 0
+
+
+def _merge_changes(out: Path, folders: list[Path], grader: str) -> None:
+    """changes.csv and changes.md of the class, when shards regraded what another grader graded: their
+    reports joined, students in order, as one run's regrade would have written them."""
+    from .changes import read_report, regrade_labels, write_report
+
+    reports = [report for folder in folders if (report := read_report(folder)) is not None]
+    if not reports:
+        return
+    found = [change for changes, _ in reports for change in changes]
+    changes = sorted(
+        found, key=lambda change: change.student
+    )  # stable: each student's tasks keep their order
+    write_report(changes, out, sum(compared for _, compared in reports), *regrade_labels(grader))
 
 
 def _copy_results(source: Path, target: Path) -> None:
