@@ -17,7 +17,15 @@ from catalogue.grading import mutated, reference_copy
 from catalogue.mutants import BUGS
 
 from autograder.classroom.changes import compare, regrade_labels, write_report
-from autograder.classroom.shards import SHARD_FILE, Shard, merge, parse_shard, shard_of
+from autograder.classroom.shards import (
+    SHARD_FILE,
+    Shard,
+    merge,
+    parse_shard,
+    shard_of,
+    shard_record,
+    write_record,
+)
 from kit import RELEASE_DIR, REPO_ROOT
 
 SHARDS = 3
@@ -257,3 +265,23 @@ def test_merge_joins_the_shards_regrade_reports_into_the_class_report(tmp_path):
     for name in ("changes.csv", "changes.md"):
         assert (tmp_path / "out" / name).read_text() == (one_run / name).read_text()
     assert "; 2.1.1a.2 task 2.1.1a: mean; variance: 2.0 -> 0.0" in (one_run / "changes.csv").read_text()
+
+
+def test_a_shard_that_holds_no_one_ends_with_an_empty_grades_csv(tmp_path):
+    reference_copy(tmp_path / "submitted" / "alice")
+    empty = next(k for k in (1, 2) if shard_of("alice", 2) != k)
+    done = run(
+        grade_all(str(tmp_path / "submitted"), "--out", str(tmp_path / "out"), "--shard", f"{empty}/2")
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "out" / "grades.csv").read_text().count("\n") == 1  # the header alone
+    assert json.loads((tmp_path / "out" / SHARD_FILE).read_text())["members"] == []
+
+
+def test_a_folder_holds_one_shard(tmp_path):
+    write_record(tmp_path, shard_record(Shard(1, 3), {"alice": "print"}, "g" * 64))
+    write_record(
+        tmp_path, shard_record(Shard(1, 3), {"alice": "print"}, "g" * 64)
+    )  # the same shard again: resumed
+    with pytest.raises(ValueError, match="holds shard 1/3, not 2/3: give each shard its own --out"):
+        write_record(tmp_path, shard_record(Shard(2, 3), {"alice": "print"}, "g" * 64))
