@@ -124,9 +124,11 @@ def check_shards(records: dict[Path, dict[str, Any]]) -> None:
     first_folder, first = next(iter(records.items()))
     for folder, record in records.items():
         if record["class"] != first["class"]:
+            differ = _differences(record["class"], first["class"])
             raise ValueError(
-                f"{folder} and {first_folder} graded different classes (other submissions or other "
-                "files): grade every shard from the same submissions folder"
+                f"{folder} and {first_folder} saw different classes ({', '.join(differ[:10])}: other "
+                "students or other files): rerun every shard on the same submissions folder (what is "
+                "graded already is kept)"
             )
         if record["grader"] != first["grader"]:
             raise ValueError(
@@ -137,6 +139,14 @@ def check_shards(records: dict[Path, dict[str, Any]]) -> None:
     everyone = [entry["id"] for entry in first["class"]]
     if sorted(members) != sorted(everyone):
         raise ValueError("the shards' members are not the class, each student once: regrade the shards")
+
+
+def _differences(one: list[dict[str, str]], other: list[dict[str, str]]) -> list[str]:
+    """The students whose submissions two class lists disagree on (missing from one, or other files)."""
+    prints, others = ({e["id"]: e["fingerprint"] for e in entries} for entries in (one, other))
+    return sorted(i for i in prints.keys() | others.keys() if prints.get(i) != others.get(i)) or [
+        "their order"
+    ]
 
 
 def merge(out: Path, folders: list[Path], plot: bool = True) -> int:
@@ -151,6 +161,7 @@ def merge(out: Path, folders: list[Path], plot: bool = True) -> int:
     records = {folder: read_record(folder) for folder in folders}
     check_shards(records)
     first = next(iter(records.values()))
+    out.mkdir(parents=True, exist_ok=True)
     for folder, record in records.items():
         for ident in record["members"]:
             _copy_results(folder / "results" / ident, out / "results" / ident)
