@@ -118,7 +118,8 @@ def expand(text: str, contexts: dict[str, dict[str, Any]]) -> str:
 
 def dispatch_inputs(workflow: Path, given: dict[str, Any] | None = None) -> dict[str, Any]:
     """The workflow_dispatch inputs: the ``given`` values over the workflow's defaults."""
-    declared = (load(workflow).get("on") or {}).get("workflow_dispatch", {}).get("inputs", {})
+    dispatch = (load(workflow).get("on") or {}).get("workflow_dispatch") or {}  # `workflow_dispatch:` is None
+    declared = dispatch.get("inputs") or {}
     defaults = {name: spec.get("default", "") for name, spec in declared.items()}
     return {**defaults, **(given or {})}
 
