@@ -70,6 +70,15 @@ gradescope: setup
 gradescope-test: setup
 	$(PY) -m autograder.gradescope.local $(SUBMISSION) --root out/gradescope-test --out out/gradescope
 
+# The written answers on Gradescope (docs/instructors.md, section 10): the template PDF of the written
+# assignment, one page per question in the outline's order (reference/written/gradescope.md), written by
+# the students' own command from the released notebook.
+.PHONY: written-template
+written-template: setup
+	mkdir -p out/written
+	cd release/diffusion && PYTHONDONTWRITEBYTECODE=1 $(abspath $(PY)) -m public_checks.written_pdf diffusion.ipynb \
+		--template --out $(abspath out/written)/template.pdf
+
 # A whole class: `make grade-all SUBMISSIONS=course/submitted` (nbgrader's submitted/, or a folder of
 # zips) writes out/class/{results/<student>/results.json,grades.csv,summary.png}; rerun it to resume.
 # On several machines: `make grade-all SHARD=K/N` on each (into out/class/shards/K), then, with the N
@@ -108,8 +117,9 @@ nbgrader-collect: setup
 nbgrader-autograde: setup
 	$(NBGRADER) autograde $(ASSIGNMENT)
 
+# --force: feedback written before the written answers were graded is written again with the TA's points.
 nbgrader-feedback: setup
-	$(NBGRADER) generate_feedback $(ASSIGNMENT)
+	$(NBGRADER) generate_feedback $(ASSIGNMENT) --force
 
 nbgrader-export: setup
 	$(NBGRADER) export

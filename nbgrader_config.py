@@ -43,7 +43,9 @@ sys.path.insert(0, str(COURSE))  # the course's kit, when nbgrader runs here wit
 from nbgrader.converters import Autograde  # noqa: E402
 
 from autograder.nbgrader.kernel import with_fenced_kernel  # noqa: E402
+from autograder.nbgrader.notebook_flag import FlagNotebook, pre_convert_hook  # noqa: E402
 from autograder.nbgrader.scores import autograde_preprocessors  # noqa: E402
+from autograder.nbgrader.submitted_outputs import sanitize_preprocessors  # noqa: E402
 from kit.release import graded_files  # noqa: E402
 
 ASSIGNMENT = "diffusion"
@@ -71,6 +73,18 @@ c.Autograde.autograde_preprocessors = with_fenced_kernel(
 c.GradeSubmittedPackage.protected = [str(COURSE)]
 c.FencedExecute.protected = [str(COURSE)]
 
+# The notebook as submitted (autograder/nbgrader/notebook_flag.py, submitted_outputs.py): one that cannot
+# be read is moved aside (diffusion.ipynb.unreadable) and the released notebook autograded in its place, so
+# the batch goes on and the package keeps its points; the notebook's verdict (unreadable, unanswered
+# questions, figures missing) becomes its first cell, a warning in the log and formgrader's flag; the
+# student's outputs are kept (safe types only) instead of cleared, and only the autograded cells run.
+c.Autograde.pre_convert_hook = pre_convert_hook
+c.Autograde.sanitize_preprocessors = [
+    FlagNotebook,
+    *sanitize_preprocessors(Autograde.class_traits()["sanitize_preprocessors"].default()),
+]
+c.FlagNotebook.release = str(COURSE / "release" / ASSIGNMENT / "diffusion.ipynb")
+
 # Caches that running pytest or the public checks may leave in an assignment folder are never copied.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
@@ -81,8 +95,8 @@ c.CourseDirectory.ignore = [
     ".hypothesis",
 ]
 
-# Execution while autograding, on a CPU: a check cell runs its task's public checks, and the notebook
-# itself runs with its SMALL settings while nbgrader autogrades. 600 s per cell leaves room for a slow
+# Execution while autograding, on a CPU: only the check cells run (each its task's public checks); the
+# other cells keep the student's saved outputs and never run. 600 s per cell leaves room for a slow
 # machine; a cell that runs longer is interrupted (its points still come from the autograder). Execute's
 # settings hold for FencedExecute too.
 c.Execute.timeout = 600
@@ -93,6 +107,10 @@ c.Execute.startup_timeout = 120  # the kernel's first import of torch can be slo
 # is a Python warning (`file:line: SomeWarning: ...`), a logging WARNING line or a tqdm progress bar goes.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?m):\d+: \w*Warning: |^WARNING\b|\d+%\|"
+
+# `nbgrader export`: nbgrader's grades.csv columns, then the autograded and the written points apart, whether
+# answers still need grading by hand, and formgrader's flag (autograder/nbgrader/export.py).
+c.ExportApp.plugin_class = "autograder.nbgrader.export.SplitPointsExporter"
 
 # Feedback shows the autograded notebook, whose test cells nbgrader restored with their hidden tests:
 # strip those regions again so that the feedback never shows hidden test code (only its output).

@@ -23,9 +23,10 @@ from .hints import at_level
 from .policy import hint_level
 from .provenance import provenance
 from .public.core import Check, Outcome, gated, run_check
+from .public.notebook import Expected, inspect_notebook, read_expected
 from .report import Report
 from .sandbox import ChildSession, Limits, ZygoteHandle
-from .submission import SubmissionError, copy_given, prepare_submission
+from .submission import GIVEN_NOTEBOOK, SubmissionError, copy_given, prepare_submission
 
 if TYPE_CHECKING:
     from .checks import Group
@@ -165,9 +166,20 @@ class Grader:
                 fatal = fatal or session.fatal
                 device = session.device
                 self.sandbox = session.sandbox or self.sandbox
-        report = Report(gated(outcomes), device, time.monotonic() - started, notice=prepared.notice)
+            notebook = inspect_notebook(prepared.notebook, self.expected) if prepared.notebook else None
+        report = Report(
+            gated(outcomes), device, time.monotonic() - started, notice=prepared.notice, notebook=notebook
+        )
         report.provenance = provenance(device)
         return report
+
+    @property
+    def expected(self) -> Expected | None:
+        """What a submitted notebook should hold: the released notebook's expectations (None without
+        one: each notebook is then checked against its own)."""
+        if not hasattr(self, "_expected"):
+            self._expected = read_expected(GIVEN_NOTEBOOK) if GIVEN_NOTEBOOK.is_file() else None
+        return self._expected
 
     def restart(self) -> None:
         """Close the zygote (the next grading starts a fresh one); keep everything else."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .public.core import Outcome
+from .public.notebook import NotebookVerdict
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -54,6 +55,7 @@ class Report:
     seconds: float
     notice: str = ""
     provenance: dict[str, Any] | None = None  # autograder.provenance.provenance(): what graded it
+    notebook: NotebookVerdict | None = None  # the submitted notebook's verdict; its points are not here
 
     @property
     def score(self) -> float:
@@ -137,6 +139,8 @@ class Report:
         for task, (earned, possible) in self.by_task().items():
             rows.append(f"{task:<7} {f'{earned:g}/{possible:g}':>7}  total")
         rows.append(self.summary())
+        if self.notebook is not None:
+            rows.append(self.notebook.summary())
         return "\n".join(rows)
 
 

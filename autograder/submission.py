@@ -35,10 +35,12 @@ class SubmissionError(Exception):
 
 @dataclass(frozen=True)
 class Prepared:
-    """The grader's copy of the package, and what the student should know about how it was made."""
+    """The grader's copy of the package, what the student should know about how it was made, and where
+    the submission's notebook is (or would be: beside its ``diffusion_models/``)."""
 
     package: Path
     notice: str = ""
+    notebook: Path | None = None
 
 
 def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
@@ -95,6 +97,8 @@ def unpack(archive: Path, target: Path) -> Path:
 # The package as students were given it: what a submission's files are laid over. collect_submission.sh
 # zips only the files with TODOs, so the rest (__init__.py, networks/, ...) comes from here.
 GIVEN_PACKAGE = Path(__file__).resolve().parent.parent / "release" / "diffusion" / PACKAGE
+NOTEBOOK = "diffusion.ipynb"
+GIVEN_NOTEBOOK = GIVEN_PACKAGE.parent / NOTEBOOK  # the released notebook: what a submitted one should hold
 
 
 def copy_given(target: Path, given: Path = GIVEN_PACKAGE) -> Path:
@@ -228,7 +232,8 @@ def prepare_submission(submission: Path, workdir: Path, given: Path = GIVEN_PACK
         raise SubmissionError(f"{submission} does not exist")
     try:
         root = _root_of(submission, workdir)
-        package, missing = _copy_package(find_package(root), workdir / "package", given)
+        found = find_package(root)
+        package, missing = _copy_package(found, workdir / "package", given)
     except OSError as err:  # a name the file system refuses, a folder it cannot read
         raise SubmissionError(f"the submission could not be read ({type(err).__name__}: {err})") from err
     notice = ""
@@ -238,7 +243,7 @@ def prepare_submission(submission: Path, workdir: Path, given: Path = GIVEN_PACK
             f"Your submission does not hold {names}: the stub you were given was graded in its place "
             "(make the zip with collect_submission.sh)."
         )
-    return Prepared(package, notice)
+    return Prepared(package, notice, found.parent / NOTEBOOK)
 
 
 def prepare(submission: Path, workdir: Path, given: Path = GIVEN_PACKAGE) -> Path:

@@ -16,13 +16,25 @@ but for those whose ``kit`` metadata asks for something to be written in:
   come from the task registry (``autograder/public/tasks.py``), the files from the solution markers.
 - ``kit: {todo: <task>}`` (markdown): the task's TODO box, the cell's text behind "TODO, task X
   (its files)".
-- ``kit: {answer: <name>, part: <part>, points: <n>}`` (markdown): a **manually graded** answer cell
-  (``answer_<name>``) holding the model answer; ``nbgrader generate_assignment`` replaces it by
-  "YOUR ANSWER HERE".
+- ``kit: {answer: <name>, part: <part>, points: <n>, title: <outline title>[, figures: [...]]}``
+  (markdown): a **manually graded** answer cell (``answer_<name>``) holding the model answer;
+  ``nbgrader generate_assignment`` replaces it by "YOUR ANSWER HERE". Its question
+  (``kit: {question: <name>}``, copied as it is), its rubric (``kit: {rubric: <name>}``, never copied:
+  :mod:`kit.rubric` writes it out for instructors) and the figures it refers to (by what they show)
+  are checked by :mod:`kit.written_questions`.
 - ``kit: {points_table: true}`` (markdown): the points per part are appended to the cell.
+- ``kit: {figure: <what it shows>}`` (a code cell): a cell whose saved output should hold a figure
+  (one the written answers refer to, or that the grader of the written part looks at); the cell keeps
+  the directive, and ``autograder/public/notebook.py`` reports a submitted notebook whose cell holds
+  no image.
 
-Every graded cell carries nbgrader's metadata (schema 3). The notebook's own metadata says it is
-generated: edit ``solutions/diffusion.md``, then ``make release``.
+Every graded cell carries nbgrader's metadata (schema 3); an answer cell also carries its part
+(``kit: {part: ...}``). The notebook's own metadata says it is generated (edit
+``solutions/diffusion.md``, then ``make release``) and lists what a submission is checked for
+(``kit: {graded: {answers: [...], figures: [...]}}``, :func:`graded_summary`): every route that reads a
+submitted notebook (:mod:`autograder.public.notebook`) takes its expectations from there. Its
+``kit: {written: [...]}`` is the outline of the student's PDF (``public_checks/written_pdf.py``): each
+written question's grade_id, title, question and figures (:func:`kit.written_questions.outline`).
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ from autograder.public.tasks import PARTS, TASKS, Task, task, tasks_of_part
 
 from . import PACKAGE, SOLUTIONS_DIR, SOURCE_DIR
 from .markers import find_regions
+from .written_questions import WrittenQuestion, WrittenTextError, outline, written_questions
 
 NOTEBOOK_PATH = SOURCE_DIR / "diffusion.ipynb"
 NOTEBOOK_TEXT = "diffusion.md"  # the hand-edited notebook, in solutions/; kit.release does not copy it
@@ -109,6 +122,14 @@ def written_points(notebook: NotebookNode | None = None) -> dict[str, float]:
     }
 
 
+def read_written_questions(notebook: NotebookNode | None = None) -> list[WrittenQuestion]:
+    """The written questions of the text notebook (question, model answer, rubric, figures), checked."""
+    try:
+        return written_questions((notebook or read_text_notebook()).cells)
+    except WrittenTextError as err:
+        raise NotebookTextError(f"{NOTEBOOK_TEXT}: {err}") from None
+
+
 def __getattr__(name: str) -> Any:
     if name == "WRITTEN_POINTS":  # read on first use: importing check_grade_id needs no jupytext
         return written_points()
@@ -119,6 +140,13 @@ def __getattr__(name: str) -> Any:
 def check_grade_id(task: str) -> str:
     """nbgrader's grade_id of ``task``'s autograded cell: ``check_2_1_2`` for task 2.1.2."""
     return "check_" + task.replace(".", "_")
+
+
+def figure_id(shows: str) -> str:
+    """The id of the cell whose figure ``shows`` that: ``figure-the-samples-at-w-0-5`` (nbformat's ids:
+    letters, digits, ``-`` and ``_``, at most 64)."""
+    slug = "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in shows.lower()).split())
+    return f"figure-{slug}"[:64].rstrip("-")
 
 
 def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None) -> dict:
@@ -164,16 +192,27 @@ class NotebookWriter:
     def md(self, source: str) -> None:
         self._add(nbformat.v4.new_markdown_cell(source))
 
-    def code(self, source: str) -> None:
-        self._add(nbformat.v4.new_code_cell(source))
+    def code(self, source: str, figure: str | None = None) -> None:
+        """A code cell; ``figure``: what the figure it should show shows (its id is made from that, so
+        that it stays the same when cells are added before it)."""
+        cell = nbformat.v4.new_code_cell(source)
+        if figure is None:
+            self._add(cell)
+            return
+        cell_id = figure_id(figure)
+        if any(c["id"] == cell_id for c in self.cells):
+            raise NotebookTextError(f"{NOTEBOOK_TEXT}: two figure cells show {figure!r}: name each its own")
+        cell.metadata["kit"] = {"figure": figure}
+        self._add(cell, cell_id)
 
-    def answer(self, name: str, points: float, model_answer: str) -> None:
+    def answer(self, name: str, part: str, points: float, model_answer: str) -> None:
         """A manually graded markdown cell; its text is the model answer, hidden from students."""
         grade_id = f"answer_{name}"
         cell = nbformat.v4.new_markdown_cell(model_answer)
         cell.metadata["nbgrader"] = _nbgrader(
             grade_id, grade=True, solution=True, locked=False, points=points
         )
+        cell.metadata["kit"] = {"part": part}
         self._add(cell, grade_id)
 
     def todo(self, task: str, what: str) -> None:
@@ -236,17 +275,41 @@ def _registry_task(task_id: str) -> Task:
 
 
 # ---------------------------------------------------------------------------------------- the notebook
-DIRECTIVES = {"code": ({"check"},), "markdown": ({"todo"}, {"answer", "part", "points"}, {"points_table"})}
+# The directives a cell may carry: its key -> (the keys it needs, the keys it may add), per cell type.
+DIRECTIVES = {
+    "code": {"check": ({"check"}, set()), "figure": ({"figure"}, set())},
+    "markdown": {
+        "todo": ({"todo"}, set()),
+        "answer": ({"answer", "part", "points", "title"}, {"figures"}),
+        "question": ({"question"}, set()),
+        "rubric": ({"rubric"}, set()),
+        "points_table": ({"points_table"}, set()),
+    },
+}
+
+
+def _directive_forms(cell_type: str) -> list[str]:
+    """The directives a ``cell_type`` cell may carry, as ``{key, key, [optional]}``."""
+    return [
+        "{" + ", ".join(sorted(needed) + [f"[{o}]" for o in sorted(optional)]) + "}"
+        for needed, optional in DIRECTIVES.get(cell_type, {}).values()
+    ]
+
+
+def _known_directive(cell_type: str, kit: dict) -> bool:
+    return any(
+        needed <= set(kit) <= needed | optional for needed, optional in DIRECTIVES.get(cell_type, {}).values()
+    )
 
 
 def _expand(nb: NotebookWriter, number: int, cell: NotebookNode, table: str) -> None:
     """Add ``cell`` of the text notebook to ``nb``, expanding its ``kit`` directive if it has one."""
     kit = dict(cell.metadata.get("kit", {}))
     where = f"{NOTEBOOK_TEXT}: cell {number}"
-    if kit and set(kit) not in DIRECTIVES.get(cell.cell_type, ()):
+    if kit and not _known_directive(cell.cell_type, kit):
         raise NotebookTextError(
-            f"{where}: unknown kit directive {kit} on a {cell.cell_type} cell; "
-            f"the directives are {DIRECTIVES} (kit/notebook_source.py)"
+            f"{where}: unknown kit directive {kit} on a {cell.cell_type} cell; a {cell.cell_type} "
+            f"cell's directives are {_directive_forms(cell.cell_type)} (kit/notebook_source.py)"
         )
     if "check" in kit:
         task_id = str(kit["check"])
@@ -265,9 +328,13 @@ def _expand(nb: NotebookWriter, number: int, cell: NotebookNode, table: str) -> 
                 f"{where}: part {kit['part']!r} of answer {kit['answer']!r} is none of "
                 f"{list(PARTS)} (autograder/public/tasks.py)"
             )
-        nb.answer(str(kit["answer"]), kit["points"], cell.source)
+        nb.answer(str(kit["answer"]), str(kit["part"]), kit["points"], cell.source)
     elif "points_table" in kit:
         nb.md(cell.source + "\n\n" + table)
+    elif "rubric" in kit:
+        pass  # instructors only: kit.rubric writes it to reference/written/
+    elif "figure" in kit:
+        nb.code(cell.source, figure=str(kit["figure"]))
     elif cell.cell_type == "code":
         nb.code(cell.source)
     else:
@@ -281,6 +348,7 @@ def build_notebook(
 ) -> NotebookNode:
     """The source notebook: the text notebook's cells, its kit directives expanded, nbgrader's metadata."""
     text = read_text_notebook(solutions_dir)
+    written_outline = outline(read_written_questions(text))
     nb = NotebookWriter(
         files if files is not None else task_files(solutions_dir), grading or autograder_grading()
     )
@@ -304,10 +372,31 @@ def build_notebook(
     notebook.metadata = {
         "kernelspec": KERNELSPEC,
         "language_info": {"name": "python"},
-        "kit": {"generated": GENERATED_NOTE},
+        "kit": {"generated": GENERATED_NOTE, "graded": graded_summary(nb.cells), "written": written_outline},
     }
     nbformat.validate(notebook)
     return notebook
+
+
+def graded_summary(cells: list[NotebookNode]) -> dict[str, list[dict[str, Any]]]:
+    """What a submitted notebook is checked for, from the built cells: each manually graded answer
+    (grade_id, part, points: nbgrader's metadata and the cell's part) and each cell that should hold a
+    figure (its id and what it shows), in notebook order."""
+    answers = [
+        {
+            "grade_id": cell.metadata["nbgrader"]["grade_id"],
+            "part": cell.metadata["kit"]["part"],
+            "points": cell.metadata["nbgrader"]["points"],
+        }
+        for cell in cells
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")
+    ]
+    figures = [
+        {"id": cell["id"], "shows": cell.metadata["kit"]["figure"]}
+        for cell in cells
+        if "figure" in cell.metadata.get("kit", {})
+    ]
+    return {"answers": answers, "figures": figures}
 
 
 def render(notebook: NotebookNode) -> str:

@@ -16,6 +16,8 @@ The pipeline, one step per folder:
    ``nbgrader generate_assignment diffusion`` and formgrader's "Generate" button run (here without a
    database): it writes the student notebook and copies every other file verbatim.
 3. ``solutions/diffusion_models/`` -> ``reference/diffusion_models/``: the markers dropped.
+4. ``solutions/diffusion.md`` and the task registry -> ``reference/written/``: the TAs' rubric and the
+   Gradescope outline (:mod:`kit.rubric`). Instructors only, like all of ``reference/``.
 
 ``solutions/`` lies outside nbgrader's ``source/`` directory, so that no nbgrader command can list,
 copy or release it.
@@ -28,9 +30,16 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import PACKAGE, REPO_ROOT, SOLUTIONS_DIR
+from . import PACKAGE, REPO_ROOT, SOLUTIONS_DIR, rubric
 from .markers import MarkerError, find_regions, to_reference, to_stub
-from .notebook_source import NOTEBOOK_TEXT, build_notebook, render, task_files
+from .notebook_source import (
+    NOTEBOOK_TEXT,
+    build_notebook,
+    read_text_notebook,
+    read_written_questions,
+    render,
+    task_files,
+)
 
 ASSIGNMENT = "diffusion"
 SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis"}
@@ -38,6 +47,7 @@ PUBLIC_CHECKS = REPO_ROOT / "autograder" / "public"  # single-sourced: the autog
 NBGRADER_CONFIG = REPO_ROOT / "nbgrader_config.py"
 COLLECT_SCRIPT = REPO_ROOT / "collect_submission.sh"
 NOTEBOOK = "diffusion.ipynb"
+WRITTEN = Path("reference") / "written"  # the rubric and the Gradescope outline (kit/rubric.py)
 
 
 def _hand_edited_files(root: Path, skip: tuple[str, ...] = ()) -> list[Path]:
@@ -126,12 +136,13 @@ def build_source(out_root: Path = REPO_ROOT, solutions_dir: Path = SOLUTIONS_DIR
 
 
 def build(out_root: Path = REPO_ROOT, solutions_dir: Path = SOLUTIONS_DIR) -> tuple[Path, Path]:
-    """Write source/diffusion, release/diffusion and reference/diffusion_models under ``out_root``;
-    return the release and the reference."""
+    """Write source/diffusion, release/diffusion, reference/diffusion_models and reference/written under
+    ``out_root``; return the release and the reference package."""
     build_source(out_root, solutions_dir)
     release = generate_assignment(out_root)
     reference = out_root / "reference" / PACKAGE
     _write_tree(solutions_dir / PACKAGE, reference, to_reference)
+    rubric.write(out_root / WRITTEN, read_written_questions(read_text_notebook(solutions_dir)))
     return release, reference
 
 
@@ -148,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     except MarkerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out / 'source' / ASSIGNMENT}, {release} and {reference}")
+    print(f"wrote {args.out / 'source' / ASSIGNMENT}, {release}, {reference} and {args.out / WRITTEN}")
     return 0
 
 

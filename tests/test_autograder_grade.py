@@ -58,7 +58,13 @@ def test_results_json_follows_gradescopes_schema(reference_report, tmp_path):
     path = tmp_path / "results" / "results.json"
     reference_report.write(path)
     results = json.loads(path.read_text())
-    assert set(results) == {"score", "output", "stdout_visibility", "tests"}  # no execution_time: see policy
+    # no execution_time (see policy); extra_data, Gradescope's free-form field, holds the notebook's verdict
+    assert set(results) == {"score", "output", "stdout_visibility", "tests", "extra_data"}
+    assert results["extra_data"]["notebook"]["flag"] == "missing"  # reference/ holds no notebook
+    assert results["extra_data"]["provenance"]["fingerprints"][
+        "grader"
+    ]  # what graded it (test_provenance.py)
+    assert "Notebook: the submission holds no diffusion.ipynb" in results["output"]
     assert isinstance(results["output"], str) and results["stdout_visibility"] == "hidden"
     numbers = [test["number"] for test in results["tests"]]
     assert len(numbers) == len(set(numbers)) == sum(len(g.checks) for g in all_groups())

@@ -163,14 +163,33 @@ def test_the_student_workflow_reports_the_public_points_per_task_as_the_autograd
     assert classroom_by_task(output.read_text().strip().removeprefix("result="))[0] == result
     assert sum(points.values()) == PUBLIC_POINTS
     assert f"Public checks: {PUBLIC_POINTS:g}/{PUBLIC_POINTS:g} points" in job.summary
+    _assert_the_written_pdf_is_uploaded(repo, job)
+
+
+def _assert_the_written_pdf_is_uploaded(repo: Path, job) -> None:
+    """The PDF step ran (after the checks, pass or fail) and wrote the file the upload step names."""
+    written = _step(STUDENT_WORKFLOW, STUDENT_JOB, "written")
+    assert written["if"] == "always()"
+    ran = next(s for s in job.steps if s.name == written["name"])
+    assert ran.returncode == 0, ran.output
+    upload = next(
+        s
+        for s in load(STUDENT_WORKFLOW)["jobs"][STUDENT_JOB]["steps"]
+        if "upload-artifact" in s.get("uses", "")
+    )
+    assert upload["if"] == "always()" and upload["with"]["name"] == "written-answers"
+    pdf = repo / upload["with"]["path"]
+    assert pdf.read_bytes().startswith(b"%PDF") and f"wrote {upload['with']['path']}" in ran.output
 
 
 @pytest.mark.slow
 def test_the_student_workflow_fails_on_the_stubs_and_lists_each_task_as_not_implemented(tmp_path):
     repo = student_folder(tmp_path / "repo", solved=False)
     job = run_github_job(STUDENT_WORKFLOW, STUDENT_JOB, repo, tmp_path / "runner")
-    assert job.failed and job.steps[-1].name == _step(STUDENT_WORKFLOW, STUDENT_JOB, "grading")["name"]
-    assert job.steps[-1].returncode == 1, job.log()  # below --fail-under, not an error of the grader
+    failed = [step for step in job.steps if step.returncode != 0]
+    assert [step.name for step in failed] == [_step(STUDENT_WORKFLOW, STUDENT_JOB, "grading")["name"]]
+    assert failed[0].returncode == 1, job.log()  # below --fail-under, not an error of the grader
+    _assert_the_written_pdf_is_uploaded(repo, job)  # a red push gets its PDF all the same
     result, points = classroom_by_task(job.outputs["result"])  # written all the same, for the reporter
     assert result["status"] == "fail" and set(points.values()) == {0} and list(points) == PUBLIC_TASKS
     for task in PUBLIC_TASKS:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from assignment_folders import ZIP_NAME, collect, student_folder
 from gradescope_root import graders_that_ran, ran_the_bundles_grader, run_autograder, unpack_bundle
+from student_notebooks import corrupt, filled, write
 
 from kit import REPO_ROOT
 from kit.release import graded_files
@@ -96,6 +97,29 @@ def test_an_unreadable_notebook_is_refused(tmp_path):
     assert result.returncode != 0
     assert "diffusion.ipynb is not a readable notebook" in result.stderr
     assert _leftovers(folder) == []
+
+
+def test_unanswered_questions_and_missing_figures_are_warned_about_but_zipped(tmp_path):
+    folder = student_folder(tmp_path / "student", solved=False)  # the release: nothing answered, never run
+    result = collect(folder)
+    assert result.returncode == 0 and (folder / ZIP_NAME).is_file()
+    assert "warning: 5 written answer(s) not answered" in result.stderr
+    assert "warning: the notebook was saved without outputs" in result.stderr
+    write(filled(figures=False), folder / "diffusion.ipynb")
+    result = collect(folder)
+    assert result.returncode == 0 and "not answered" not in result.stderr
+    assert "figure(s) missing from the cells that should show them: the forward process" in result.stderr
+    write(filled(), folder / "diffusion.ipynb")
+    result = collect(folder)
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+
+
+def test_a_cut_off_notebook_is_refused_with_the_way_to_recover(tmp_path):
+    folder = student_folder(tmp_path / "student", solved=False)
+    corrupt(write(filled(), folder / "diffusion.ipynb"))
+    result = collect(folder)
+    assert result.returncode != 0 and _leftovers(folder) == []
+    assert "invalid JSON at line" in result.stderr and "Revert Notebook to Checkpoint" in result.stderr
 
 
 @pytest.mark.slow

@@ -198,3 +198,14 @@ def test_the_student_requirements_pin_the_lock_and_admit_the_oldest_supported_to
     assert f"--extra-index-url {CPU_INDEX}" in STUDENT.read_text(encoding="utf-8").splitlines()
     assert not unlocked(requirement_lines(STUDENT_CI))
     assert f"torch=={PINS['torch']}" in STUDENT_CI.read_text(encoding="utf-8")
+
+
+def test_the_notebook_and_the_readme_name_the_supported_torch():
+    def words(path: Path) -> str:
+        return " ".join(path.read_text(encoding="utf-8").split())
+
+    notebook, readme = words(REPO_ROOT / "solutions" / "diffusion.md"), words(REPO_ROOT / "README.md")
+    oldest, graded = OLDEST_SUPPORTED["torch"], PINS["torch"]
+    assert f"torch {oldest} and torchvision {OLDEST_SUPPORTED['torchvision']}" in notebook
+    assert f"the autograder runs torch {graded}" in notebook
+    assert f"torch from {oldest} on" in readme and f"`torch=={graded}`" in readme

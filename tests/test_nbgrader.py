@@ -3,7 +3,11 @@ clone of the course repository, with four students in one autograde run:
 the solved submission gets every autograded point, the untouched release none, a buggy one and a forging
 one (its package patches the kit's grading helpers, prints fake results and makes the kernel return
 values; its notebook's cells return big numbers) exactly what `python -m autograder grade-all` gives
-their code (the forger's without its forgery). The feedback never shows hidden test code, server paths
+their code (the forger's without its forgery). Three more, solved, test the notebook on every route:
+`figures` answered every question and its notebook shows a figure of its own in each figure cell,
+`corrupted` sent a notebook cut off by a bad save, and `solved` left every question unanswered;
+nbgrader-collect, nbgrader-autograde, grade-all and the Gradescope runner give them the same autograded
+points and each says what is wrong with the notebook, in words. The feedback never shows hidden test code, server paths
 or hypothesis's database. A fifth, hostile, submission autogrades afterwards: its code, in the notebook's
 fenced kernel, cannot write the gradebook, read another student's folder, change the kit or open a
 socket, and nothing outside its own autograded folder changes. And the standard path is safe: plain
@@ -22,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import kernel_fences
@@ -30,6 +35,7 @@ from assignment_folders import CACHES, ZIP_NAME, collect
 from catalogue.grading import mutated
 from catalogue.mutants import BUGS
 from nbgrader.api import Gradebook
+from student_notebooks import corrupt, figure_cells, filled, png_text, write
 
 from kit import PACKAGE, RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR
 from kit.markers import find_regions, to_stub
@@ -41,7 +47,18 @@ GUIDE = REPO_ROOT / "docs" / "instructors.md"
 NBGRADER_STEPS = ("nbgrader-autograde", "nbgrader-feedback", "nbgrader-export")  # after setup, collect
 # student id -> the bugs of tests/catalogue/mutants.py in the reference they submit; `stub` submits the
 # release untouched, `forger` also forges its scores (FORGERY)
-STUDENTS = {"solved": (), "buggy": ("sigma-beta",), "forger": ("no-clamp",), "stub": ()}
+STUDENTS = {
+    "solved": (),
+    "buggy": ("sigma-beta",),
+    "forger": ("no-clamp",),
+    "stub": (),
+    "figures": (),
+    "corrupted": (),
+}
+# The notebook each hands in: the release as it is (unanswered, never run) but for these two
+NOTEBOOK_STUDENTS = ("corrupted", "solved", "figures")  # through every route: unreadable, unanswered, fine
+FIGURE_SEED = 4242  # the figures student's PNGs (tests/student_notebooks.py: png(FIGURE_SEED + n))
+RAN_MARKER = "a_student_cell_ran"  # a figure cell of the figures student writes it if it is ever run
 HIDDEN_CODE = ("HIDDEN TESTS", "recorded_by_nbgrader", "nbgrader.cells", "prepare_autograding")
 
 
@@ -84,6 +101,28 @@ def _forged_notebook(path: Path) -> None:
     path.write_text(json.dumps(notebook), encoding="utf-8")
 
 
+def _notebook_of(student: str, folder: Path) -> None:
+    """The figures student's notebook: every answer written, a figure of its own in each figure cell, and a
+    figure cell that leaves RAN_MARKER behind if anything runs it."""
+    if student in ("figures", "corrupted"):
+        notebook = filled(seed=FIGURE_SEED)
+        cell = figure_cells(notebook)[0]
+        cell["source"] += f"\nopen({RAN_MARKER!r}, 'w').write('this cell ran')"
+        write(notebook, folder / "diffusion.ipynb")
+
+
+def _corrupt_zip(archive: Path) -> None:
+    """The zip's notebook cut off as a bad save leaves it (collect_submission.sh refuses to zip one)."""
+    unpacked = archive.parent / f"{archive.stem}-unpacked"
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(unpacked)
+    corrupt(unpacked / "diffusion.ipynb")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for path in sorted(p for p in unpacked.rglob("*") if p.is_file()):
+            zipped.write(path, path.relative_to(unpacked).as_posix())
+    shutil.rmtree(unpacked)
+
+
 def _make(course: Path, target: str, **variables: str) -> str:
     """`make TARGET VAR=...` in the course, with the kit's .venv (the copy has none of its own)."""
     assignments = [f"{name}={value}" for name, value in variables.items()]
@@ -111,8 +150,11 @@ def _submissions(root: Path, release: Path, zips: Path) -> None:
         if student != "stub":  # the reference, with the student's bugs (tests/catalogue/mutants.py)
             shutil.rmtree(folder / PACKAGE)
             mutated(folder, *(next(m for m in BUGS if m.name == name) for name in STUDENTS[student]))
+        _notebook_of(student, folder)
         collected = collect(folder)
         assert collected.returncode == 0, collected.stderr
+        if student == "corrupted":
+            _corrupt_zip(folder / ZIP_NAME)
         shutil.copy2(folder / ZIP_NAME, expected / f"{student}.zip")
         if student == "forger":
             with open(folder / PACKAGE / "noise_scheduler.py", "a", encoding="utf-8") as handle:
@@ -199,13 +241,20 @@ def course(tmp_path_factory) -> Path:
     (root / "autograde.log").write_text(
         "".join(out for command, out in outputs.items() if "autograde" in command), encoding="utf-8"
     )
+    (root / "guide-outputs.json").write_text(json.dumps(outputs), encoding="utf-8")
     return course
 
 
+def _guide_output(course: Path, step: str) -> str:
+    """What the guide's `make <step>` printed in the course fixture."""
+    outputs = json.loads((course.parent / "guide-outputs.json").read_text(encoding="utf-8"))
+    return next(out for command, out in outputs.items() if f"make {step}" in command)
+
+
 @pytest.fixture(scope="module")
-def expected_points(course, tmp_path_factory) -> dict[str, dict[str, float]]:
-    """Student -> task -> points that `python -m autograder grade-all` gives the zips of ``expected/``
-    (the forger's without its forgery)."""
+def grade_all(course, tmp_path_factory) -> Path:
+    """`python -m autograder grade-all` over the zips of ``expected/`` (the forger's without its forgery):
+    its output folder."""
     out = tmp_path_factory.mktemp("grade-all")
     result = subprocess.run(
         [sys.executable, "-m", "autograder", "grade-all", str(course.parent / "expected"), "--out", str(out)]
@@ -217,14 +266,25 @@ def expected_points(course, tmp_path_factory) -> dict[str, dict[str, float]]:
         env=_env(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    expected: dict[str, dict[str, float]] = {}
-    for student in STUDENTS:
-        points = expected.setdefault(student, {})
-        results = json.loads((out / "results" / student / "results.json").read_text())
-        for test in results["tests"]:
-            task = test["name"].split(":")[0].removeprefix("task ")
-            points[task] = points.get(task, 0.0) + test["score"]
-    return expected
+    return out
+
+
+def _points_by_task(results: dict) -> dict[str, float]:
+    """Task -> the points of a results.json's tests."""
+    points: dict[str, float] = {}
+    for test in results["tests"]:
+        task = test["name"].split(":")[0].removeprefix("task ")
+        points[task] = points.get(task, 0.0) + test["score"]
+    return points
+
+
+@pytest.fixture(scope="module")
+def expected_points(grade_all) -> dict[str, dict[str, float]]:
+    """Student -> task -> points that `python -m autograder grade-all` gives the zips of ``expected/``."""
+    return {
+        student: _points_by_task(json.loads((grade_all / "results" / student / "results.json").read_text()))
+        for student in STUDENTS
+    }
 
 
 def _task_scores(course: Path, student: str) -> dict[str, float]:
@@ -262,7 +322,7 @@ def test_the_solved_submission_gets_every_autograded_point_and_the_untouched_rel
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student", ["solved", "buggy", "stub"])
+@pytest.mark.parametrize("student", ["solved", "buggy", "stub", "figures", "corrupted"])
 def test_nbgrader_scores_each_task_as_the_autograder_scores_the_same_zip(course, expected_points, student):
     nbgrader_points = _task_scores(course, student)
     assert nbgrader_points.keys() == autograder_grading().points.keys()
@@ -310,6 +370,127 @@ def test_the_feedback_shows_the_verdicts_but_never_hidden_test_code_or_server_pa
             assert path not in html, f"{student}'s feedback shows the server path {path}"
         assert "Autograder, task 2.1.2" in html and "public_checks" in html
         assert not list(folder.rglob(".hypothesis")), f"{student}'s feedback holds hypothesis's database"
+        for noise in ("Fontconfig", "not a writable"):
+            assert noise not in html, f"{student}'s feedback shows {noise!r}"
+
+
+# ------------------------------------------------------------------ the notebook, on every route
+NOTEBOOK_FLAGS = {"corrupted": "unreadable", "solved": "incomplete", "figures": "ok"}
+NOTEBOOK_WORDS = {  # what every route says of each student's notebook
+    "corrupted": "diffusion.ipynb is not a readable notebook (invalid JSON at line",
+    "solved": "5 written answer(s) not answered",
+    "figures": None,
+}
+
+
+@pytest.fixture(scope="module")
+def gradescope_results(course) -> dict[str, dict]:
+    """Student -> results.json of `make gradescope-test SUBMISSION=zips/<student>.zip` (the Gradescope
+    runner, set up and run as Gradescope would) for the students of NOTEBOOK_STUDENTS."""
+    results = {}
+    for student in NOTEBOOK_STUDENTS:
+        _make(course, "gradescope-test", SUBMISSION=str(course / "zips" / f"{student}.zip"))
+        path = course / "out" / "gradescope-test" / "results" / "results.json"
+        results[student] = json.loads(path.read_text(encoding="utf-8"))
+    return results
+
+
+def _collect_lines(course: Path, student: str) -> list[str]:
+    """What `make nbgrader-collect` printed about ``student``: its line and the warnings under it."""
+    lines = _guide_output(course, "nbgrader-collect").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{student}: "))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("    ")), len(lines))
+    return lines[start:end]
+
+
+def _autograded_notebook(course: Path, student: str) -> dict:
+    path = course / "autograded" / student / ASSIGNMENT / "diffusion.ipynb"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", NOTEBOOK_STUDENTS)
+def test_every_route_gives_the_same_autograded_points_and_says_whats_wrong_with_the_notebook(
+    course, grade_all, gradescope_results, student
+):
+    flag, words = NOTEBOOK_FLAGS[student], NOTEBOOK_WORDS[student]
+    solved = autograder_grading().points
+    # the same autograded points: nbgrader's cells, grade-all, the Gradescope runner: all of them
+    assert _task_scores(course, student) == pytest.approx(solved)
+    graded = json.loads((grade_all / "results" / student / "results.json").read_text(encoding="utf-8"))
+    assert _points_by_task(graded) == pytest.approx(solved)
+    assert _points_by_task(gradescope_results[student]) == pytest.approx(solved)
+    # nbgrader-collect: a warning under the student (none when fine); the batch went on
+    collected = "\n".join(_collect_lines(course, student))
+    assert "unpacked into submitted/" in collected
+    assert (words in collected) if words else ("warning" not in collected), collected
+    # grade-all: grades.csv's notebook column and results.json; Gradescope: results.json
+    with open(grade_all / "grades.csv", newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["submission"] == student)
+    assert row["status"] == "graded" and row["notebook"] == flag
+    for results in (graded, gradescope_results[student]):
+        assert results["extra_data"]["notebook"]["flag"] == flag
+        assert (words in results["output"]) if words else ("Notebook: readable" in results["output"])
+    if words:
+        assert words in row["notebook_problems"]
+    # nbgrader autograde: the verdict as the notebook's first cell, formgrader's flag, the export
+    first = _autograded_notebook(course, student)["cells"][0]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        flagged = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student).flagged
+    assert flagged == bool(words)
+    if words:
+        assert first["id"] == "notebook-verdict" and words in "".join(first["source"])
+        assert f"Notebook check: {flag}" in "".join(first["source"])
+    else:
+        assert first.get("id") != "notebook-verdict"
+    with open(course / "grades.csv", newline="") as handle:
+        exported = next(r for r in csv.DictReader(handle) if r["student_id"] == student)
+    assert float(exported["autograded_score"]) == pytest.approx(sum(solved.values()))
+    assert float(exported["written_max"]) == pytest.approx(sum(WRITTEN_POINTS.values()))
+    assert exported["flagged"] == str(bool(words)).lower()
+
+
+@pytest.mark.slow
+def test_an_unreadable_notebook_is_kept_for_the_ta_and_the_released_one_autograded_in_its_place(course):
+    submitted = course / "submitted" / "corrupted" / ASSIGNMENT
+    with zipfile.ZipFile(course / "zips" / "corrupted.zip") as zipped:
+        sent = zipped.read("diffusion.ipynb")
+    assert (submitted / "diffusion.ipynb.unreadable").read_bytes() == sent
+    assert (
+        course / "autograded" / "corrupted" / ASSIGNMENT / "diffusion.ipynb.unreadable"
+    ).read_bytes() == sent
+    html = (course / "feedback" / "corrupted" / ASSIGNMENT / "diffusion.html").read_text(encoding="utf-8")
+    assert "Notebook check: unreadable" in html and "diffusion.ipynb.unreadable" in html
+
+
+@pytest.mark.slow
+def test_the_students_own_figures_reach_formgrader_and_the_feedback_and_no_student_cell_runs(course):
+    sent = [png_text(FIGURE_SEED + n) for n in range(len(figure_cells(filled())))]
+    autograded = _autograded_notebook(course, "figures")
+    shown = [o["data"]["image/png"] for c in figure_cells(autograded) for o in c["outputs"] if "data" in o]
+    assert [text.replace("\n", "") for text in shown] == sent  # every figure, byte for byte, in its cell
+    html = (course / "feedback" / "figures" / ASSIGNMENT / "diffusion.html").read_text(encoding="utf-8")
+    missing = [n for n, text in enumerate(sent) if text not in html]
+    assert not missing, f"figures {missing} of the student's are not in the feedback"
+    assert not (course / "autograded" / "figures" / ASSIGNMENT / RAN_MARKER).exists(), "a student cell ran"
+    log = (course.parent / "autograde.log").read_text(encoding="utf-8")
+    assert "Kernel of figures fenced:" in log  # what did run (the check cells) ran in the fenced kernel
+
+
+@pytest.mark.slow
+def test_the_feedback_is_written_again_after_a_manual_grade_with_its_points_and_comment(course):
+    comment = "TA: the thresholded rows are sharper; say why (eq. 15)."
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        grade = gradebook.find_grade("answer_thresholding", ASSIGNMENT, ASSIGNMENT, "figures")
+        grade.manual_score = 2.5
+        gradebook.find_comment(
+            "answer_thresholding", ASSIGNMENT, ASSIGNMENT, "figures"
+        ).manual_comment = comment
+        gradebook.db.commit()
+    _make(course, "nbgrader-feedback")
+    html = (course / "feedback" / "figures" / ASSIGNMENT / "diffusion.html").read_text(encoding="utf-8")
+    assert comment in html
+    assert re.search(r"Score:\s*2\.5\s*/\s*3", re.sub(r"<[^>]+>", " ", html)), "the manual score is not shown"
 
 
 # ------------------------------------------------------------------ the fenced kernel, against a hostile
@@ -533,12 +714,12 @@ def test_nbgraders_student_data_is_never_committed():
             "autograded/a/b",
             "feedback/a/b",
         ]
-        + [".nbgrader.log", "grades.csv"],
+        + [".nbgrader.log", "grades.csv", "students.csv"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
     )
-    assert len(ignored.stdout.split()) == 6, ignored.stdout + ignored.stderr
+    assert len(ignored.stdout.split()) == 7, ignored.stdout + ignored.stderr
 
 
 # ---------------------------------------------------------------------------------------- the config

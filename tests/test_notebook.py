@@ -24,6 +24,7 @@ from kit.notebook_source import (
     SMALL_ENV,
     WRITTEN_POINTS,
     NotebookTextError,
+    NotebookWriter,
     autograder_grading,
     build_notebook,
     render,
@@ -112,6 +113,26 @@ def _edited_solutions(tmp_path, old: str, new: str):
             '"part": "2.1", "points": 2',
             '"part": "7.1", "points": 2',
             "part '7.1' of answer 'forward_marginal'",
+        ),
+        (
+            "- **1 point.** Why it matters: training draws",
+            "- **2 points.** Why it matters: training draws",
+            "rubric of answer 'forward_marginal': its items add up to 3 points, the answer is worth 2",
+        ),
+        (
+            "- **1 point.** What it is: the marginal",
+            "- 1 point: What it is: the marginal",
+            "rubric of answer 'forward_marginal', line 1: .* is no rubric item",
+        ),
+        (
+            '+++ {"kit": {"rubric": "thresholding"}}',
+            "+++",
+            "answer 'thresholding' needs exactly one rubric cell .* after it; found 0",
+        ),
+        (
+            '"figures": ["the augmentations"]',
+            '"figures": ["the augmentation"]',
+            r"answer 'augmentations' refers to figures \['the augmentation'\], which no code cell holds",
         ),
     ],
 )
@@ -337,3 +358,18 @@ def test_the_release_notebook_with_the_stubs_stops_at_the_first_todo(tmp_path):
     assert "NoiseScheduler(" in stopped.source  # the first cell that calls the student's code
     before = notebook.cells[: notebook.cells.index(stopped)]
     assert f"not implemented: task {first_task}" in "".join(_stdout(c) for c in before)  # its check cell ran
+
+
+def test_a_figure_cells_id_stays_when_cells_are_added_before_it_and_two_figures_need_two_names():
+    def figure_cell_id(cells_before: int) -> str:
+        writer = NotebookWriter({}, autograder_grading())
+        for number in range(cells_before):
+            writer.md(f"text {number}")
+        writer.code("show_samples(0.5)", figure="the samples at w = 0.5")
+        return writer.cells[-1]["id"]
+
+    assert figure_cell_id(0) == figure_cell_id(3) == "figure-the-samples-at-w-0-5"
+    writer = NotebookWriter({}, autograder_grading())
+    writer.code("show_samples(0.5)", figure="the samples at w = 0.5")
+    with pytest.raises(NotebookTextError, match="two figure cells"):
+        writer.code("show_samples(0.5)", figure="the samples at w = 0.5")

@@ -34,6 +34,7 @@ def test_committed_source_release_and_reference_equal_a_fresh_build(tmp_path, re
         (tmp_path / "source" / "diffusion", repo_root / "source" / "diffusion"),
         (fresh_release, repo_root / "release" / "diffusion"),
         (fresh_reference, repo_root / "reference" / PACKAGE),
+        (tmp_path / "reference" / "written", repo_root / "reference" / "written"),
     ):
         ours, theirs = _tree(fresh), _tree(committed)
         assert sorted(ours) == sorted(theirs), (

@@ -118,6 +118,33 @@ def test_no_release_file_holds_a_code_hint():
     assert not leaked, f"the release holds code-level hints of tasks {leaked}"
 
 
+WORD = re.compile(r"[A-Za-z]{2,}")
+SENTENCE = 8  # a model answer or a rubric item may not share this many consecutive words with the release
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` (LaTeX's too: ``\\bar\\alpha`` gives bar, alpha), lower case."""
+    return WORD.findall(text.lower())
+
+
+def test_no_release_file_holds_a_model_answer_or_a_rubric_item():
+    """No run of 8 words of a written question's model answer or of one of its rubric items: shorter runs
+    are the notebook's own notation ("sqrt bar alpha sqrt bar alpha epsilon", eq. 4)."""
+    from kit.notebook_source import read_written_questions
+
+    release = "\n".join(p.read_text(encoding="utf-8") for p in sorted(RELEASE_DIR.rglob("*")) if p.is_file())
+    released = _runs(_words(release), SENTENCE)
+    leaked = []
+    for q in read_written_questions():
+        texts = {"model answer": q.model_answer} | {
+            f"rubric item {i}": t.text for i, t in enumerate(q.rubric, 1)
+        }
+        leaked += [
+            f"{q.name}: {what}" for what, text in texts.items() if _runs(_words(text), SENTENCE) & released
+        ]
+    assert not leaked, f"the release holds {leaked}"
+
+
 # ------------------------------------------------------------------------------------ concept hints
 def _concept_hints() -> list[tuple[str, str, str]]:
     """(task, where, text) of every hint a check can show at the concept level."""

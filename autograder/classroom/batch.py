@@ -5,7 +5,9 @@ holds it works too), or a flat folder of zips (``<student>.zip``) or of submissi
 
 - ``results/<student>/results.json``: Gradescope's results, written (atomically) as each submission
   finishes, with ``grading.json`` beside it: which submission (its fingerprint), how it went, how long;
-- ``grades.csv``: one row per submission (status, score, points per task), in the order of the
+- ``grades.csv``: one row per submission (status, score, points per task, then the notebook's verdict:
+  ``notebook`` is ok, missing, unreadable or incomplete, ``notebook_problems`` says what and how to
+  recover; the written answers themselves are graded elsewhere), in the order of the
   students' names, so two runs over the same submissions write the same file; rewritten (atomically)
   each time a result lands, so it always holds every result finished so far;
 - ``summary.png``: the histogram of scores and the share of submissions that lost points on each
@@ -581,6 +583,7 @@ def grade_row(
     folder = result_dir(out, submission)
     results, grading = read_json(folder / "results.json"), read_json(folder / "grading.json") or {}
     row: dict[str, Any] = {"submission": submission.id, "status": "pending", "score": "", "max_score": ""}
+    row.update(notebook="", notebook_problems="")
     row.update({task: "" for task in tasks})
     if results is None or not isinstance(results.get("tests"), list):
         return row
@@ -591,6 +594,12 @@ def grade_row(
         row["status"] = "outdated"
     row["grader"] = short(str(grading.get("grader", "")))
     row["score"] = f"{float(results.get('score', 0)):g}"
+    notebook = (
+        results.get("extra_data", {}).get("notebook") if isinstance(results.get("extra_data"), dict) else None
+    )
+    if isinstance(notebook, dict):
+        row["notebook"] = str(notebook.get("flag", ""))
+        row["notebook_problems"] = " ".join(str(p) for p in notebook.get("problems", []))
     totals = task_points(results)
     earned = {task: points for task, (points, _) in totals.items()}
     possible = {task: points for task, (_, points) in totals.items()}
@@ -630,7 +639,16 @@ class GradeBook:
         """grades.csv, in the order of the submissions; returns its rows."""
         rows = [self.rows[s.id] for s in self.submissions]
         text = io.StringIO()
-        fields = ["submission", "status", "score", "max_score", *self.tasks, "grader"]
+        fields = [
+            "submission",
+            "status",
+            "score",
+            "max_score",
+            *self.tasks,
+            "notebook",
+            "notebook_problems",
+            "grader",
+        ]
         writer = csv.DictWriter(text, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)

@@ -5,8 +5,9 @@ The zip holds, at its top, ``setup.sh`` (Gradescope runs it once to install Pyth
 /autograder/results/results.json), both copied from this folder, ``requirements.txt`` (the kit's
 ``requirements/runtime.txt``: the grader's and the student package's dependencies at the versions of
 the kit's lock; also kept at its own path, where the grader's provenance reads it), the ``autograder``
-package itself, and ``release/diffusion/diffusion_models`` (the given package that submissions are
-laid over).
+package itself, ``release/diffusion/diffusion_models`` (the given package that submissions are
+laid over) and ``release/diffusion/diffusion.ipynb`` (the released notebook: what a submitted notebook is
+checked against, :mod:`autograder.public.notebook`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ AUTOGRADER_DIR = FILES.parent
 REPO_ROOT = AUTOGRADER_DIR.parent
 GIVEN_PACKAGE = REPO_ROOT / "release" / "diffusion" / "diffusion_models"
 RUNTIME_PINS = REPO_ROOT / "requirements" / "runtime.txt"  # written by `make lock` (kit/lock.py)
+GIVEN_NOTEBOOK = GIVEN_PACKAGE.parent / "diffusion.ipynb"
 
 
 def requirements(runtime: Path = RUNTIME_PINS) -> list[str]:
@@ -63,6 +65,7 @@ def build(out_dir: Path) -> Path:
             relative = path.relative_to(REPO_ROOT)
             if path.is_file() and "__pycache__" not in relative.parts and path.suffix != ".pyc":
                 _add(zipped, path, relative.as_posix())
+        _add(zipped, GIVEN_NOTEBOOK, GIVEN_NOTEBOOK.relative_to(REPO_ROOT).as_posix())
     return target
 
 

@@ -29,14 +29,26 @@ def results_json(report: Report, policy: str | None = None) -> dict[str, Any]:
     chosen = visibility_policy(policy)
     if chosen == "all-visible":
         tests = [dict(test, visibility=VISIBLE) for test in report.tests()]
-        return _results(report.score, report.summary(), tests, execution_time=report.seconds)
-    if chosen == "nothing-before-published":
+        results = _results(report.score, report.summary(), tests, execution_time=report.seconds)
+    elif chosen == "nothing-before-published":
         tests = [dict(test, visibility=AFTER_PUBLISHED) for test in report.tests()]
         output = "Your submission was graded; the results are shown when the course staff publish the grades."
         if report.notice:
             output += "\n" + report.notice
-        return dict(_results(report.score, output, tests), visibility=AFTER_PUBLISHED)
-    return _public_only_before_due(report)
+        results = dict(_results(report.score, output, tests), visibility=AFTER_PUBLISHED)
+    else:
+        results = _public_only_before_due(report)
+    return _with_notebook(results, report)
+
+
+def _with_notebook(results: dict[str, Any], report: Report) -> dict[str, Any]:
+    """The notebook's verdict in the top-level output (shown under every policy: it decides no points,
+    and the student can fix it) and, as data, in ``extra_data.notebook`` (grade-all's grades.csv reads it)."""
+    if report.notebook is None:
+        return results
+    output = results["output"] + "\n" + report.notebook.summary()
+    extra = dict(results.get("extra_data", {}), notebook=report.notebook.as_json())
+    return results | {"output": output, "extra_data": extra}
 
 
 def _results(

@@ -40,6 +40,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import List, Unicode
 
+from autograder.nbgrader.submitted_outputs import is_autograded
 from autograder.sandbox import confine
 
 KIT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding autograder/
@@ -48,6 +49,13 @@ KERNEL_MODULES = ("autograder.nbgrader.cells", "autograder.nbgrader.launcher", c
 SYSTEM_EXTRAS = ("/etc/fonts",)  # fontconfig's configuration (matplotlib)
 KEPT_VARIABLES = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "NBGRADER_EXECUTION", "JPY_PARENT_PID")
 KEPT_PREFIXES = ("LC_", "CUDA_", "NVIDIA_", "OMP_", "MKL_", "DIFFUSION_", "JPY_")
+# Where the kernel's own uid cannot read the Python it runs or the folders it works in (a Python under
+# /root, mode 0700, as pyenv's there), it keeps the one capability CAP_DAC_READ_SEARCH: it may read past
+# file modes, never write; Landlock still decides what it reads.
+READ_SEARCH_NOTE = (
+    "it keeps CAP_DAC_READ_SEARCH, reading past file modes but never writing, because that uid cannot "
+    "read this Python or its folders; Landlock still limits what it reads"
+)
 MISSING = {  # fence -> what a kernel without it can do, for nbgrader's log
     "own uid": "runs as the user running nbgrader (without capabilities, where that is root)",
     "network namespace": "shares the machine's network (seccomp and Landlock still refuse what they can)",
@@ -90,7 +98,7 @@ def describe(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(the fences in force, the ones missing on this platform) as nbgrader's log names them."""
     up: list[str] = []
     if plan["own_uid"]:
-        up.append("own uid" + (" (keeps CAP_DAC_READ_SEARCH)" if plan["keep_read_search"] else ""))
+        up.append("own uid" + (f" ({READ_SEARCH_NOTE})" if plan["keep_read_search"] else ""))
     if plan["network_namespace"]:
         up.append("network namespace")
     if plan["landlock_abi"]:
@@ -202,7 +210,9 @@ def _kill_owners_of(*folders: Path) -> None:
 
 
 class FencedExecute(Execute):
-    """nbgrader's ``Execute``, its kernel started by :class:`FencedKernelManager`."""
+    """nbgrader's ``Execute``, its kernel started by :class:`FencedKernelManager`, running only the
+    autograded cells: every other cell keeps the outputs the student saved
+    (:mod:`autograder.nbgrader.submitted_outputs`) and never runs."""
 
     protected = List(
         Unicode(),
@@ -224,6 +234,11 @@ class FencedExecute(Execute):
         manager.log = self.log
         manager.protected = list(self.protected)
         return manager
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> tuple[NotebookNode, Any]:
+        if cell.cell_type == "code" and not is_autograded(cell):
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
 
     def preprocess(
         self, nb: NotebookNode, resources: Any = None, km: Any = None

@@ -4,15 +4,36 @@
 # Run it in your assignment folder, the one that holds diffusion.ipynb and diffusion_models/
 # (save the notebook first):
 #
-#     bash collect_submission.sh
+#     bash collect_submission.sh          # the zip, for the autograder
+#     bash collect_submission.sh --pdf    # the zip, then diffusion_written.pdf for a written assignment
 #
 # The zip holds the notebook and the files of diffusion_models/ that contain your TODOs, under their
 # own names; the autograder puts them into a fresh copy of the package you were given. If a file is
 # missing or was renamed, the script lists what is missing and writes no zip. The zip is written to a
 # temporary file and renamed when complete, so a half-written zip is never left behind.
+#
+# Before zipping, it checks the notebook (public_checks/notebook.py, what the graders check too): a
+# notebook that cannot be read is refused (no zip); written answers left unanswered, or a notebook saved
+# without its outputs or figures, are warnings: the zip is written, but fix them and rerun if you can.
+#
+# With --pdf it then writes diffusion_written.pdf, your written answers for a Gradescope written
+# assignment: one question per page in the course's order, each with your answer and the figures it
+# asks about (python -m public_checks.written_pdf, which needs matplotlib; run that on its own anywhere,
+# Windows too).
 set -euo pipefail
 
 ZIP="diffusion_submission.zip"
+PDF=0
+for argument in "$@"; do
+    case "$argument" in
+        --pdf) PDF=1 ;;
+        *)
+            echo "error: unknown option $argument: run 'bash collect_submission.sh', or with --pdf to write" >&2
+            echo "diffusion_written.pdf (your written answers for Gradescope) too" >&2
+            exit 2
+            ;;
+    esac
+done
 
 # The graded files (tests/test_collect_submission.py keeps this list equal to the files with solution
 # markers in the course's solutions/).
@@ -54,6 +75,13 @@ if [[ -z "$PYTHON" ]]; then
     exit 1
 fi
 
+if [[ -f public_checks/notebook.py ]]; then
+    if ! "$PYTHON" public_checks/notebook.py diffusion.ipynb; then
+        echo "error: no zip written: diffusion.ipynb cannot be graded as it is (see above)" >&2
+        exit 1
+    fi
+fi
+
 partial="$(mktemp "$ZIP.partial.XXXXXX")"
 trap 'rm -f "$partial"' EXIT
 "$PYTHON" - "$partial" "${FILES[@]}" << 'EOF'
@@ -77,3 +105,6 @@ chmod "$(printf '%o' $(( 0666 & ~0$(umask) )))" "$partial"
 mv -f "$partial" "$ZIP"
 trap - EXIT
 echo "wrote $ZIP (${#FILES[@]} files); upload it to the autograder"
+if (( PDF )); then
+    "$PYTHON" -m public_checks.written_pdf diffusion.ipynb --out diffusion_written.pdf
+fi
