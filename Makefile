@@ -95,6 +95,13 @@ grade-all: setup
 grade-all-merge: setup
 	$(PY) -m autograder grade-all merge --out out/class $(SHARDS)
 
+# Would this machine reproduce these grades? `make explain RESULTS=out/class` (a results.json or a folder
+# of them) compares each one's provenance (the grader's fingerprint, the library versions) with this machine.
+.PHONY: explain
+RESULTS ?= out/class
+explain: setup
+	$(PY) -m autograder explain $(RESULTS)
+
 # nbgrader, from roster to grades (docs/instructors.md). nbgrader runs `alembic` from PATH, so the venv's
 # bin goes first. `make nbgrader-setup ROSTER=students.csv` releases and registers the assignment
 # (generate_assignment: source/diffusion holds no solution, so the release is the committed one) and

@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     explaining = commands.add_parser(
         "explain", help="would this machine reproduce a results.json? (its grader and library versions)"
     )
-    explaining.add_argument("results", help="a results.json written by this kit")
+    explaining.add_argument("results", help="a results.json written by this kit, or a folder of them")
     explaining.add_argument("--device", choices=("cpu", "cuda"), help="also compare the device graded on")
     explaining.set_defaults(run=_explain)
     changing = commands.add_parser(
