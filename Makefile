@@ -81,11 +81,26 @@ written-template: setup
 
 # A whole class: `make grade-all SUBMISSIONS=course/submitted` (nbgrader's submitted/, or a folder of
 # zips) writes out/class/{results/<student>/results.json,grades.csv,summary.png}; rerun it to resume.
-.PHONY: grade-all
+# On several machines: `make grade-all SHARD=K/N` on each (into out/class/shards/K), then, with the N
+# folders in one place, `make grade-all-merge` (SHARDS= the folders; default out/class/shards/*).
+.PHONY: grade-all grade-all-merge
 SUBMISSIONS ?= submitted
 WORKERS ?= 2
+SHARD ?=
+SHARDS ?= $(wildcard out/class/shards/*)
 grade-all: setup
-	$(PY) -m autograder grade-all $(SUBMISSIONS) --out out/class --workers $(WORKERS)
+	$(PY) -m autograder grade-all $(SUBMISSIONS) --workers $(WORKERS) \
+	  $(if $(SHARD),--shard $(SHARD) --out out/class/shards/$(firstword $(subst /, ,$(SHARD))),--out out/class)
+
+grade-all-merge: setup
+	$(PY) -m autograder grade-all merge --out out/class $(SHARDS)
+
+# Would this machine reproduce these grades? `make explain RESULTS=out/class` (a results.json or a folder
+# of them) compares each one's provenance (the grader's fingerprint, the library versions) with this machine.
+.PHONY: explain
+RESULTS ?= out/class
+explain: setup
+	$(PY) -m autograder explain $(RESULTS)
 
 # nbgrader, from roster to grades (docs/instructors.md). nbgrader runs `alembic` from PATH, so the venv's
 # bin goes first. `make nbgrader-setup ROSTER=students.csv` releases and registers the assignment

@@ -4,6 +4,8 @@
                                           [--public-only] [--junit PATH] [--summary PATH]
                                           [--fail-under POINTS] [--classroom-output NAME]
     python -m autograder grade-all DIR --out OUT [--workers N] [--device cpu] [--time-scale 1]
+                                           [--shard K/N]
+    python -m autograder grade-all merge --out OUT SHARD_DIR...
     python -m autograder list [--tasks] [--markdown]
     python -m autograder explain RESULTS [--device cpu|cuda]
     python -m autograder changes OLD NEW [--out DIR]
@@ -30,6 +32,11 @@ it was stopped. A rerun regrades every submission that a different grader graded
 points, another hint policy: the grader's fingerprint, :mod:`autograder.provenance`) and writes
 ``changes.csv`` and ``changes.md``: per student and task, the old and new points and the checks that
 moved them; ``--keep-grades`` refuses to regrade instead, and says whose grades are outdated.
+``--shard K/N`` grades the K-th of N shards of the class (on as many machines: a job array, a CI
+matrix), each into its own ``--out``; ``grade-all merge --out OUT SHARD_DIR...`` joins the N folders
+into the grades.csv, results and summary.png of one run (:mod:`autograder.classroom.shards`), and exits
+as that run would: 0, or 1 when some submissions were not graded; 2 when the folders are not the N
+shards of one class graded by one grader.
 
 ``explain`` says whether this machine would reproduce a results.json (the same grader, the same
 library versions; exit 0, else 1). ``changes`` compares two folders of results (grade-all's, a
@@ -133,9 +140,15 @@ def _title(args: argparse.Namespace) -> str:
 
 def _grade_all(args: argparse.Namespace) -> int:
     from .classroom.batch import Batch
+    from .classroom.shards import parse_shard
 
     if args.workers < 1 or args.threads < 1 or args.time_scale <= 0:
         print("--workers and --threads must be at least 1, --time-scale above 0", file=sys.stderr)
+        return 2
+    try:
+        shard = parse_shard(args.shard) if args.shard is not None else None
+    except ValueError as err:
+        print(f"grade-all: {err}", file=sys.stderr)
         return 2
     batch = Batch(
         source=Path(args.folder),
@@ -148,12 +161,37 @@ def _grade_all(args: argparse.Namespace) -> int:
         assignment=args.assignment,
         plot=not args.no_plot,
         keep_grades=args.keep_grades,
+        shard=shard,
     )
     try:
         return batch.run()
-    except ValueError as err:  # no submissions there
+    except ValueError as err:  # no submissions there, or --out holds another shard
         print(f"grade-all: {err}", file=sys.stderr)
         return 2
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from .classroom.shards import merge
+
+    try:
+        return merge(Path(args.out), [Path(folder) for folder in args.shards], plot=not args.no_plot)
+    except ValueError as err:  # not the N shards of one class, graded by one grader
+        print(f"grade-all merge: {err}", file=sys.stderr)
+        return 2
+
+
+def merge_parser() -> argparse.ArgumentParser:
+    """``grade-all merge``: its own parser, since ``grade-all``'s first argument is a folder."""
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder grade-all merge",
+        description="join the folders of `grade-all DIR --shard K/N` runs (all N of them) into the "
+        "grades.csv, results/ and summary.png of one run over the class",
+    )
+    parser.add_argument("shards", nargs="+", metavar="SHARD_DIR", help="the --out folder of each shard")
+    parser.add_argument("--out", required=True, help="where the class's results/, grades.csv go")
+    parser.add_argument("--no-plot", action="store_true", help="do not draw summary.png")
+    parser.set_defaults(run=_merge)
+    return parser
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -217,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.set_defaults(run=_grade)
     batch = commands.add_parser(
         "grade-all",
-        help="grade a folder of submissions in parallel (nbgrader's submitted/ or a folder of zips); resumable",
+        help="grade a folder of submissions in parallel (nbgrader's submitted/ or a folder of zips); resumable; "
+        "`grade-all merge --out OUT SHARD_DIR...` joins --shard runs (a folder named merge: ./merge)",
     )
     batch.add_argument(
         "folder", help="nbgrader's submitted/ (or its course folder), or a folder of zips or folders"
@@ -237,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     batch.add_argument("--no-plot", action="store_true", help="do not draw summary.png")
     batch.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="grade only the K-th of N shards of the class (1 <= K <= N), for `grade-all merge` to join",
+    )
+    batch.add_argument(
         "--keep-grades",
         action="store_true",
         help="never regrade a submission because the grader changed: refuse, and list whose grades are outdated",
@@ -253,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     explaining = commands.add_parser(
         "explain", help="would this machine reproduce a results.json? (its grader and library versions)"
     )
-    explaining.add_argument("results", help="a results.json written by this kit")
+    explaining.add_argument("results", help="a results.json written by this kit, or a folder of them")
     explaining.add_argument("--device", choices=("cpu", "cuda"), help="also compare the device graded on")
     explaining.set_defaults(run=_explain)
     changing = commands.add_parser(
@@ -265,5 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     changing.add_argument("new", help="the later results, laid out the same way or another of those ways")
     changing.add_argument("--out", help="write changes.csv and changes.md here (default: print the Markdown)")
     changing.set_defaults(run=_changes)
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["grade-all", "merge"]:
+        args = merge_parser().parse_args(argv[2:])
+    else:
+        args = parser.parse_args(argv)
     return args.run(args)

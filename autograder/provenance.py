@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import platform
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -164,19 +163,35 @@ def explain(recorded: dict[str, Any], device: str | None = None) -> tuple[bool, 
 
 def explain_main(path: Path, device: str | None = None) -> int:
     """``python -m autograder explain RESULTS``: 0 when this machine would reproduce it, 1 when not,
-    2 when the file holds no provenance."""
+    2 when there is no provenance to compare. RESULTS is one results.json, or a folder of them (grade-all's
+    ``out``, a Gradescope export): then one line per student, and the comparison of each that differs."""
+    files = sorted(Path(path).rglob("results.json")) if Path(path).is_dir() else [Path(path)]
+    if not files:
+        print(f"{path}: no results.json there")
+        return 2
+    statuses = [_explain_one(file, device, brief=len(files) > 1) for file in files]
+    if len(files) > 1:
+        print(f"{statuses.count(0)} of {len(files)} results would be reproduced here.")
+    return max(statuses)
+
+
+def _explain_one(path: Path, device: str | None, brief: bool) -> int:
     import json
 
     try:
-        results = json.loads(Path(path).read_text(encoding="utf-8"))
+        results = json.loads(path.read_text(encoding="utf-8"))
         recorded = results["extra_data"]["provenance"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f"{path}: no provenance to compare ({type(err).__name__}: {err}); was it graded by this kit?")
         return 2
     same, lines = explain(recorded, device)
+    grader = short(recorded.get("fingerprints", {}).get("grader", "?"))
     print(
-        f"{path}: graded by kit {recorded.get('kit_version')}, grader {short(recorded['fingerprints']['grader'])}"
+        f"{path}: graded by kit {recorded.get('kit_version')}, grader {grader}"
+        + (": reproduced here" if brief and same else "")
     )
+    if brief and same:
+        return 0
     print("\n".join(lines))
     if same:
         print("This machine would reproduce it: the same grader, on the same library versions.")
@@ -186,7 +201,3 @@ def explain_main(path: Path, device: str | None = None) -> int:
             "(make setup) and check out the grader that graded it."
         )
     return 0 if same else 1
-
-
-if __name__ == "__main__":  # pragma: no cover - python -m autograder explain is the entry point
-    sys.exit(explain_main(Path(sys.argv[1])))

@@ -4,7 +4,9 @@ A GitHub Actions job's ``run:`` steps (a GitLab job's ``script:`` lines) run in 
 job's and the step's ``env:`` over this environment, ``GITHUB_OUTPUT`` and ``GITHUB_STEP_SUMMARY``
 pointing at files, and this venv's ``python`` first on PATH (what ``actions/setup-python`` puts
 there). After a failed step only steps marked ``if: always()`` run, as on GitHub. Steps that ``uses:``
-an action are not run: tests/test_ci_workflows.py checks their pins and inputs instead.
+an action are not run: tests/test_ci_workflows.py checks their pins and inputs instead. In ``env:``,
+``${{ matrix.NAME }}`` is the given matrix entry's value and ``${{ inputs.NAME }}`` the given input or,
+when none is given, the workflow_dispatch input's default.
 
 No network: every proxy points at a closed port, so an install step passes only when the pinned
 packages are already installed here (pip does not download what is already satisfied).
@@ -100,9 +102,40 @@ def _read_outputs(path: Path) -> dict[str, str]:
     return outputs
 
 
-def run_github_job(workflow: Path, job: str, workdir: Path, scratch: Path) -> JobRun:
-    """Run the ``run:`` steps of ``job`` in ``workdir``, as a GitHub runner would."""
+EXPRESSION = re.compile(r"\$\{\{\s*(matrix|inputs)\.([\w-]+)\s*\}\}")
+
+
+def expand(text: str, contexts: dict[str, dict[str, Any]]) -> str:
+    """``text`` with each ``${{ matrix.NAME }}`` and ``${{ inputs.NAME }}`` replaced by its value."""
+
+    def value(match: re.Match) -> str:
+        context, name = match.groups()
+        assert name in contexts[context], f"{match.group(0)}: no {context} value {name!r} given"
+        return str(contexts[context][name])
+
+    return EXPRESSION.sub(value, text)
+
+
+def dispatch_inputs(workflow: Path, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The workflow_dispatch inputs: the ``given`` values over the workflow's defaults."""
+    dispatch = (load(workflow).get("on") or {}).get("workflow_dispatch") or {}  # `workflow_dispatch:` is None
+    declared = dispatch.get("inputs") or {}
+    defaults = {name: spec.get("default", "") for name, spec in declared.items()}
+    return {**defaults, **(given or {})}
+
+
+def run_github_job(
+    workflow: Path,
+    job: str,
+    workdir: Path,
+    scratch: Path,
+    matrix: dict[str, Any] | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> JobRun:
+    """Run the ``run:`` steps of ``job`` in ``workdir``, as a GitHub runner would; ``matrix``: the entry
+    of the job's matrix this runner has."""
     spec = load(workflow)["jobs"][job]
+    contexts = {"matrix": matrix or {}, "inputs": dispatch_inputs(workflow, inputs)}
     scratch.mkdir(parents=True, exist_ok=True)
     output, summary = scratch / "github_output", scratch / "step_summary"
     output.touch()
@@ -115,7 +148,7 @@ def run_github_job(workflow: Path, job: str, workdir: Path, scratch: Path) -> Jo
         GITHUB_STEP_SUMMARY=str(summary),
         RUNNER_TEMP=str(scratch),
     )
-    env.update(_strings(spec.get("env")))
+    env.update({name: expand(value, contexts) for name, value in _strings(spec.get("env")).items()})
     shell = spec.get("defaults", {}).get("run", {}).get("shell", "bash")
     assert shell == "bash", f"{workflow.name}: run steps use {shell!r}; this harness runs bash"
     run = JobRun()
@@ -127,7 +160,10 @@ def run_github_job(workflow: Path, job: str, workdir: Path, scratch: Path) -> Jo
         if run.failed and condition != "always()":
             continue
         name = step.get("name", f"step {index}")
-        step_env = {**env, **_strings(step.get("env"))}
+        step_env = {
+            **env,
+            **{name: expand(value, contexts) for name, value in _strings(step.get("env")).items()},
+        }
         cwd = workdir / step.get("working-directory", ".")
         run.steps.append(_bash(step["run"], cwd, step_env, scratch, name))
     run.outputs = _read_outputs(output)

@@ -3,7 +3,11 @@
 - ci/student/.github/workflows/classroom.yml (shipped in release/diffusion/): the public checks on every
   push, the step summary, GitHub Classroom's report.
 - ci/grader/.github/workflows/grade.yml: the instructor's full grading of one student repository.
+- ci/grader/.github/workflows/grade-class.yml: the whole class as a matrix of ``grade-all --shard K/N``
+  jobs and a merge job; run shard by shard here, the artifacts passed between them as the actions would.
 - ci/gitlab/.gitlab-ci.yml: the public checks on GitLab, with artifacts:reports:junit.
+- ci/slurm/*.sbatch and ci/kubernetes/*.yaml: the class on a Slurm job array or a Kubernetes Indexed
+  Job; run with a stand-in python that records its command line, for every shard.
 
 The install steps run too: offline, ``pip install -r requirements.txt`` passes only because every pin
 is already satisfied in this venv (tests/ci_jobs.py points every proxy at a closed port).
@@ -11,6 +15,8 @@ is already satisfied in this venv (tests/ci_jobs.py points every proxy at a clos
 
 from __future__ import annotations
 
+import csv
+import fnmatch
 import json
 import os
 import re
@@ -21,10 +27,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from assignment_folders import CACHES, student_folder
+from catalogue.grading import reference_copy
 from ci_jobs import (
     assert_junit_matches_results,
     classroom_by_task,
+    expand,
     load,
     results_by_task,
     run_github_job,
@@ -32,13 +41,18 @@ from ci_jobs import (
 )
 from junitparser import JUnitXml
 
+from autograder.checks import all_groups
+from autograder.classroom.shards import parse_shard, shard_of
 from autograder.public import PUBLIC_CHECKS
 from kit import RELEASE_DIR, REPO_ROOT
 
 CI = REPO_ROOT / "ci"
 STUDENT_WORKFLOW = CI / "student" / ".github" / "workflows" / "classroom.yml"
 GRADER_WORKFLOW = CI / "grader" / ".github" / "workflows" / "grade.yml"
+CLASS_WORKFLOW = CI / "grader" / ".github" / "workflows" / "grade-class.yml"
 GITLAB_PIPELINE = CI / "gitlab" / ".gitlab-ci.yml"
+SLURM_ARRAY, SLURM_MERGE = CI / "slurm" / "grade-all.sbatch", CI / "slurm" / "grade-all-merge.sbatch"
+K8S_JOB, K8S_MERGE = CI / "kubernetes" / "grade-all-job.yaml", CI / "kubernetes" / "grade-all-merge-job.yaml"
 STUDENT_JOB, GRADER_JOB, GITLAB_JOB = "run-autograding-tests", "grade", "public-checks"
 PUBLIC_POINTS = sum(c.points for c in PUBLIC_CHECKS)
 PUBLIC_TASKS = list(dict.fromkeys(c.task for c in PUBLIC_CHECKS))
@@ -63,6 +77,23 @@ ACTIONS = {
         {"name", "path", "if-no-files-found", "retention-days", "overwrite"},
         {"path"},
     ),
+    "actions/download-artifact": (
+        "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c",
+        "v8.0.1",
+        {
+            "name",
+            "artifact-ids",
+            "path",
+            "pattern",
+            "merge-multiple",
+            "github-token",
+            "repository",
+            "run-id",
+            "skip-decompress",
+            "digest-mismatch",
+        },
+        set(),
+    ),  # fmt: skip
     "classroom-resources/autograding-grading-reporter": (
         "d13b5912daf5042ac1b71bc38bdb4a6bcd61d8ca",
         "v1",
@@ -224,12 +255,166 @@ def test_the_gitlab_job_fails_on_the_stubs_and_leaves_a_junit_report(tmp_path):
     assert all((repo / path).is_file() for path in spec["artifacts"]["paths"])
 
 
+# ---------------------------------------------------------------------------------------- the class, sharded
+FULL = sum(group.points for group in all_groups())
+CLASS = {"alice": "reference", "dave": "stubs", "erin": "reference"}  # shards 3, 2 and 1 of three
+
+
+def _grader_repository(root: Path) -> Path:
+    """A checkout of the private grader repository: the kit's grading part and the class's submissions."""
+    for part in ("autograder", "release", "requirements"):
+        shutil.copytree(REPO_ROOT / part, root / part, ignore=CACHES)
+    for student, kind in CLASS.items():
+        if kind == "reference":
+            reference_copy(root / "submitted" / student)
+        else:
+            shutil.copytree(
+                RELEASE_DIR / "diffusion_models", root / "submitted" / student / "diffusion_models"
+            )
+    return root
+
+
+def _uses(workflow: Path, job: str, action: str) -> dict:
+    return next(s for s in load(workflow)["jobs"][job]["steps"] if action in s.get("uses", ""))
+
+
+@pytest.mark.slow
+def test_the_class_workflow_grades_one_shard_per_runner_and_merges_them_into_the_class_grades(tmp_path):
+    grade_job = load(CLASS_WORKFLOW)["jobs"]["grade"]
+    count = int(grade_job["env"]["SHARDS"])
+    assert grade_job["strategy"]["matrix"]["shard"] == list(range(1, count + 1))
+    assert {shard_of(student, count) for student in CLASS} == set(range(1, count + 1))
+    upload = _uses(CLASS_WORKFLOW, "grade", "upload-artifact")
+    download = _uses(CLASS_WORKFLOW, "merge", "download-artifact")
+    assert upload["if"] == "always()" and "merge-multiple" not in download["with"]  # one folder per artifact
+    merger = tmp_path / "merge-runner"
+    for shard in grade_job["strategy"]["matrix"]["shard"]:  # each on a runner of its own
+        runner = _grader_repository(tmp_path / f"runner-{shard}")
+        job = run_github_job(CLASS_WORKFLOW, "grade", runner, tmp_path / f"scratch-{shard}", {"shard": shard})
+        assert not job.failed, job.log()
+        name = expand(upload["with"]["name"], {"matrix": {"shard": shard}})
+        assert fnmatch.fnmatch(name, download["with"]["pattern"])
+        uploaded = runner / expand(upload["with"]["path"], {"matrix": {"shard": shard}})
+        shutil.copytree(uploaded, merger / download["with"]["path"] / name)  # upload, then download
+    _grader_repository(merger)
+    job = run_github_job(CLASS_WORKFLOW, "merge", merger, tmp_path / "scratch-merge")
+    assert not job.failed, job.log()
+    with open(merger / "out" / "class" / "grades.csv", newline="") as handle:
+        rows = {row["submission"]: row for row in csv.DictReader(handle)}
+    assert list(rows) == sorted(CLASS)
+    for student, kind in CLASS.items():
+        assert rows[student]["status"] == "graded"
+        assert float(rows[student]["score"]) == (FULL if kind == "reference" else 0), rows[student]
+    for path in _uses(CLASS_WORKFLOW, "merge", "upload-artifact")["with"]["path"].split():
+        assert (merger / path).exists(), f"the class-grades artifact names {path}, which merge did not write"
+    assert "alice," in job.summary and "## Grades of the class" in job.summary
+
+
+FAKE_PYTHON = """#!/bin/bash
+printf '%s\\0' "$@" > "$RECORD"
+"""
+
+
+def _recorded(command: list[str], env: dict[str, str], tmp_path: Path) -> list[str]:
+    """The command line the script ``command`` gives python (a stand-in that records it)."""
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    record = tmp_path / "argv"
+    record.unlink(missing_ok=True)
+    base = {"PATH": os.environ["PATH"], "PYTHON": str(fake), "RECORD": str(record)}
+    done = subprocess.run(
+        command, env={**base, **env}, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return record.read_text().split("\0")[:-1]
+
+
+def _shard_runs(argvs: list[list[str]], count: int) -> list[str]:
+    """The --out folders of N shard command lines; each must be grade-all --shard K/N, K = 1 .. N once."""
+    shards, outs = [], []
+    for argv in argvs:
+        assert argv[:3] == ["-m", "autograder", "grade-all"] and argv[3] != "merge", argv
+        shards.append(parse_shard(argv[argv.index("--shard") + 1]))
+        outs.append(argv[argv.index("--out") + 1])
+    assert sorted((s.index, s.count) for s in shards) == [(k, count) for k in range(1, count + 1)]
+    assert len(set(outs)) == count, f"shards share a folder: {outs}"
+    return outs
+
+
+def _merges(argv: list[str], outs: list[str]) -> None:
+    assert argv[:4] == ["-m", "autograder", "grade-all", "merge"], argv
+    out = argv[argv.index("--out") + 1]
+    assert sorted(argv[4 : argv.index("--out")] + argv[argv.index("--out") + 2 :]) == sorted(outs)
+    assert out not in outs
+
+
+def test_the_slurm_array_runs_one_shard_per_task_and_the_merge_joins_every_shard(tmp_path):
+    (array,) = re.findall(r"^#SBATCH --array=1-(\d+)$", SLURM_ARRAY.read_text(), re.M)
+    count = int(array)
+    out = str(tmp_path / "class")
+    argvs = [
+        _recorded(
+            ["bash", str(SLURM_ARRAY)],
+            {"SLURM_ARRAY_TASK_ID": str(k), "SLURM_ARRAY_TASK_COUNT": str(count), "OUT": out},
+            tmp_path,
+        )
+        for k in range(1, count + 1)
+    ]
+    outs = _shard_runs(argvs, count)
+    for folder in outs:  # what the array's tasks leave behind
+        Path(folder).mkdir(parents=True)
+    _merges(_recorded(["bash", str(SLURM_MERGE)], {"OUT": out}, tmp_path), outs)
+    assert (
+        "--dependency=afterany" in SLURM_ARRAY.read_text()
+        and "grade-all-merge.sbatch" in SLURM_ARRAY.read_text()
+    )
+
+
+def _container(manifest: Path) -> tuple[dict, dict]:
+    (job,) = yaml.safe_load_all(manifest.read_text())
+    assert job["apiVersion"] == "batch/v1" and job["kind"] == "Job"
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    return job, container
+
+
+def _command(container: dict, **overrides: str) -> tuple[list[str], dict[str, str]]:
+    env = {item["name"]: item["value"] for item in container["env"]}
+    return [*container["command"], *container["args"]], {**env, **overrides}
+
+
+def test_the_kubernetes_indexed_job_runs_one_shard_per_index_and_the_merge_joins_every_shard(tmp_path):
+    job, container = _container(K8S_JOB)
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    count = spec["completions"]
+    assert spec["parallelism"] == count and int(_command(container)[1]["SHARDS"]) == count
+    grading = str(tmp_path / "grading")
+    argvs = []
+    for index in range(count):  # JOB_COMPLETION_INDEX is 0-based
+        command, env = _command(container, GRADING=grading, JOB_COMPLETION_INDEX=str(index))
+        argvs.append(_recorded(command, {k: v for k, v in env.items() if k != "PYTHON"}, tmp_path))
+    outs = _shard_runs(argvs, count)
+    for folder in outs:
+        Path(folder).mkdir(parents=True)
+    _, merger = _container(K8S_MERGE)
+    command, env = _command(merger, GRADING=grading)
+    _merges(_recorded(command, {k: v for k, v in env.items() if k != "PYTHON"}, tmp_path), outs)
+    assert container["image"] == merger["image"]
+    volumes = [
+        job["spec"]["template"]["spec"]["volumes"] for job in (job, yaml.safe_load(K8S_MERGE.read_text()))
+    ]
+    assert volumes[0] == volumes[1], "the merge must mount the volume the shards wrote to"
+
+
 # ---------------------------------------------------------------------------------------- pins and inputs
 def _github_workflows() -> list[Path]:
-    return [STUDENT_WORKFLOW, GRADER_WORKFLOW]
+    return [STUDENT_WORKFLOW, GRADER_WORKFLOW, CLASS_WORKFLOW]
 
 
-@pytest.mark.parametrize("workflow", _github_workflows(), ids=lambda p: p.parent.parent.parent.name)
+@pytest.mark.parametrize(
+    "workflow", _github_workflows(), ids=lambda p: f"{p.parent.parent.parent.name}-{p.stem}"
+)
 def test_every_action_is_pinned_to_a_release_commit_and_given_known_inputs(workflow):
     lines = workflow.read_text().splitlines()
     for job in load(workflow)["jobs"].values():

@@ -132,3 +132,18 @@ def test_the_log_line_names_the_kit_the_grader_and_the_libraries():
     line = provenance.provenance_line(record)
     assert line.startswith(f"kit {__version__}, grader {record['fingerprints']['grader'][:12]}, torch ")
     assert line.endswith(", cpu") and f"hypothesis {record['libraries']['hypothesis']}" in line
+
+
+def test_explain_a_folder_names_each_student_and_fails_when_one_would_not_reproduce(tmp_path, capsys):
+    record = provenance.provenance("cpu")
+    older = {**record, "libraries": {**record["libraries"], "numpy": "1.26.4"}}
+    for student, recorded in (("alice", record), ("bob", older)):
+        (tmp_path / "results" / student).mkdir(parents=True)
+        results = {"score": 1, "tests": [], "extra_data": {"provenance": recorded}}
+        (tmp_path / "results" / student / "results.json").write_text(json.dumps(results))
+    assert provenance.explain_main(tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "alice/results.json: graded by kit" in out and "reproduced here" in out.split("bob")[0]
+    assert "DIFFERENT  numpy: graded with 1.26.4" in out and "1 of 2 results would be reproduced here." in out
+    (tmp_path / "results" / "bob" / "results.json").unlink()
+    assert provenance.explain_main(tmp_path) == 0

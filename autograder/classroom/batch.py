@@ -26,6 +26,10 @@ never stops the batch: a grader error on it is retried once with a fresh zygote,
 is replaced and its submission retried once; what still fails gets a results.json of 0 points saying
 so (status ``error``, graded again on the next run). The batch stops only if the grader's own files
 change under it (which only a submission escaping its sandbox could do): it trusts nothing after that.
+
+``--shard K/N`` grades only the K-th of N shards of the class (:mod:`autograder.classroom.shards`: which
+shard a student is in follows from the id alone), into a folder of its own with ``shard.json`` beside;
+``grade-all merge`` joins the N folders into what one run over the class writes.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ from typing import Any
 
 from ..provenance import fingerprints, grader_files, short
 from ..report import failure_results, write_atomically
-from .changes import compare, task_points, write_report
+from .changes import compare, regrade_labels, task_points, write_report
+from .shards import Shard, shard_record, write_record
 
 AUTOGRADER_DIR = Path(__file__).resolve().parent.parent
 HIDDEN = {"__pycache__", ".ipynb_checkpoints", ".git", "__MACOSX", ".DS_Store"}
@@ -342,6 +347,7 @@ class Batch:
     assignment: str = "diffusion"
     plot: bool = True
     keep_grades: bool = False  # never regrade because the grader changed (module docstring)
+    shard: Shard | None = None  # grade only this shard's submissions (autograder.classroom.shards)
 
     def __post_init__(self) -> None:
         # Absolute, once: the children work in folders under out/ after changing directory, so a
@@ -354,20 +360,25 @@ class Batch:
 
         submissions = discover(self.source, self.assignment)
         self.out.mkdir(parents=True, exist_ok=True)
+        self.grader = fingerprints()["grader"]
+        prints = {s.id: fingerprint(s.path) for s in submissions}
+        if self.shard is not None:  # the whole class is fingerprinted: merge checks every shard saw it
+            write_record(self.out, shard_record(self.shard, prints, self.grader))
+            submissions = [s for s in submissions if self.shard.holds(s.id)]
         work = self.out / ".work"
         shutil.rmtree(work, ignore_errors=True)  # temporary folders of a run that was killed
         work.mkdir()
         os.chmod(work, 0o711)  # a child with a uid of its own passes through to its folder
         os.chmod(self.out, os.stat(self.out).st_mode | 0o111)
-        prints = {s.id: fingerprint(s.path) for s in submissions}
-        self.grader = fingerprints()["grader"]
         pending = [s for s in submissions if not finished(self.out, s, prints[s.id], self.grader)]
         previous_grades = self._previous_grades(pending, prints)
         if self.keep_grades and previous_grades:
             pending = [s for s in pending if s.id not in previous_grades]
         done = len(submissions) - len(pending)
         print(
-            f"{len(submissions)} submissions in {self.source}: {done} graded before, {len(pending)} to grade "
+            f"{len(submissions)} submissions in {self.source}"
+            + (f" (shard {self.shard} of the class of {len(prints)})" if self.shard is not None else "")
+            + f": {done} graded before, {len(pending)} to grade "
             f"with {min(self.workers, len(pending))} workers",
             file=sys.stderr,
         )
@@ -393,7 +404,7 @@ class Batch:
             rows = book.write()
             if status != 130:
                 shutil.rmtree(work, ignore_errors=True)
-        if self.plot and status != 130:
+        if self.plot and status != 130 and rows:  # a shard can hold no one
             from .plots import plot_summary
 
             plot_summary(rows, self.out / "summary.png")
@@ -402,7 +413,7 @@ class Batch:
         errors = [row["submission"] for row in rows if row["status"] != "graded"]
         print(
             f"wrote {self.out / 'grades.csv'}"
-            + (f" and {self.out / 'summary.png'}" if self.plot and status != 130 else "")
+            + (f" and {self.out / 'summary.png'}" if self.plot and status != 130 and rows else "")
             + (
                 f"; not graded: {', '.join(errors[:10])}" + (" ..." if len(errors) > 10 else "")
                 if errors
@@ -440,7 +451,7 @@ class Batch:
             student: read_json(self.out / "results" / student / "results.json") or {} for student in previous
         }
         changes = compare(previous, regraded)
-        write_report(changes, self.out, len(previous), "the previous grader", f"grader {short(self.grader)}")
+        write_report(changes, self.out, len(previous), *regrade_labels(self.grader))
         moved = sorted({c.student for c in changes})
         print(
             f"regraded {len(previous)} submissions graded by another grader; {len(moved)} changed"

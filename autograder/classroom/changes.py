@@ -12,10 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..provenance import short
 from ..report import write_atomically
 
 FIELDS = ["student", "task", "old_points", "new_points", "difference", "checks"]
@@ -148,11 +150,43 @@ def markdown_text(changes: list[Change], compared: int, old_label: str, new_labe
     return "\n".join(lines) + "\n"
 
 
+def regrade_labels(grader: str) -> tuple[str, str]:
+    """The report's old and new labels when grade-all regrades with ``grader`` (its fingerprint)."""
+    return "the previous grader", f"grader {short(grader)}"
+
+
 def write_report(changes: list[Change], out: Path, compared: int, old_label: str, new_label: str) -> None:
     """``out/changes.csv`` and ``out/changes.md`` (atomically)."""
     out.mkdir(parents=True, exist_ok=True)
     write_atomically(out / "changes.csv", csv_text(changes))
     write_atomically(out / "changes.md", markdown_text(changes, compared, old_label, new_label))
+
+
+CHECK_START = re.compile(r"; (?=\S+ task \S+: )")  # "; " then the next check's "<number> task <id>: "
+COMPARED = re.compile(r"^(\d+) students compared; ", re.M)
+
+
+def read_report(out: Path) -> tuple[list[Change], int] | None:
+    """The changes and the number of students compared of a report :func:`write_report` wrote in
+    ``out``; None when there is none (grade-all merge joins its shards' reports)."""
+    try:
+        text = (out / "changes.csv").read_text(encoding="utf-8")
+        compared = COMPARED.search((out / "changes.md").read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    if compared is None:
+        return None
+    changes = [
+        Change(
+            row["student"],
+            row["task"],
+            float(row["old_points"]) if row["old_points"] else None,
+            float(row["new_points"]) if row["new_points"] else None,
+            tuple(CHECK_START.split(row["checks"])) if row["checks"] else (),
+        )
+        for row in csv.DictReader(io.StringIO(text))
+    ]
+    return changes, int(compared.group(1))
 
 
 def compare_folders(old: Path, new: Path, out: Path | None) -> int:
