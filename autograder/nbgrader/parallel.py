@@ -8,7 +8,8 @@ as nbgrader's test suite runs it: initialize, start, reset), one student at a ti
 sandboxed grader keeps its zygote from one student to the next (:mod:`autograder.nbgrader.scores`). Every
 kernel is nbgrader's fenced one (``nbgrader_config.py``; its "Kernel of X fenced" line is in the log).
 
-The gradebook (one SQLite writer): a worker never writes ``gradebook.db``. Each student is autograded
+The gradebook (one SQLite writer), the course folder's ``gradebook.db`` (nbgrader's default
+``db_url``): a worker never writes it. Each student is autograded
 against a copy of it taken just before, into a folder of its own
 (``.nbgrader-parallel/work/<n>/autograded/X/diffusion``); then this process, the only writer, merges the
 copy's rows of that student into ``gradebook.db`` in one transaction (:mod:`.gradebook_merge`, which
