@@ -535,8 +535,9 @@ def _autograde_in_parallel(course: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def parallel(course, tmp_path_factory) -> dict:
     """A copy of the course as it was before autograding (its gradebook without any submission), with the
-    students of PARALLEL and BROKEN in submitted/, through `make nbgrader-autograde WORKERS=2` twice: the
-    copy and each run's output."""
+    students of PARALLEL and BROKEN in submitted/, through `make nbgrader-autograde WORKERS=2` twice, then
+    plain `nbgrader autograde --student broken` from no submission of BROKEN: the copy, each parallel
+    run's output, the students' rows after the first, BROKEN's after the serial run."""
     copy = tmp_path_factory.mktemp("parallel") / "course"
     left_out = {"autograded", "feedback", "submitted", ".nbgrader-parallel", "out"}
     shutil.copytree(course, copy, ignore=lambda folder, names: left_out if Path(folder) == course else ())
@@ -550,7 +551,22 @@ def parallel(course, tmp_path_factory) -> dict:
         handle.write("\nimport os\n\nos._exit(3)  # the kernel dies as it imports the package\n")
     first = _autograde_in_parallel(copy)
     rows = {student: _student_rows(copy / "gradebook.db", student) for student in (*PARALLEL, BROKEN)}
-    return {"course": copy, "first": first, "rows": rows, "again": _autograde_in_parallel(copy)}
+    broken_folder = (copy / "autograded" / BROKEN / ASSIGNMENT).exists()
+    again = _autograde_in_parallel(copy)
+    with Gradebook(f"sqlite:///{copy / 'gradebook.db'}") as gradebook:  # then BROKEN serially, afresh
+        gradebook.remove_submission(ASSIGNMENT, BROKEN)
+    venv = Path(sys.executable).parent.parent
+    serial = [str(venv / "bin" / "nbgrader"), "autograde", ASSIGNMENT, "--student", BROKEN]
+    subprocess.run(serial, cwd=copy, capture_output=True, text=True, timeout=900, env=_env())
+    broken = _student_rows(copy / "gradebook.db", BROKEN)
+    return {
+        "course": copy,
+        "first": first,
+        "rows": rows,
+        "broken folder": broken_folder,
+        "again": again,
+        "serial broken": broken,
+    }
 
 
 @pytest.mark.slow
@@ -568,7 +584,9 @@ def test_parallel_autograde_writes_the_gradebook_rows_of_a_serial_run_and_a_brok
         ), f"{student}'s gradebook rows differ from the serial run's"
         assert (parallel["course"] / "autograded" / student / ASSIGNMENT / "diffusion.ipynb").is_file()
     assert parallel["rows"]["solved"]["grade"], "no rows compared"
-    assert not (parallel["course"] / "autograded" / BROKEN).exists()  # as nbgrader leaves a failed one
+    assert not parallel["broken folder"]  # no autograded/broken/diffusion, as nbgrader leaves a failed one
+    assert parallel["rows"][BROKEN] == parallel["serial broken"], "the failed student's rows differ"
+    assert parallel["rows"][BROKEN]["submission"], "nbgrader wrote no row of the failed student"
 
 
 @pytest.mark.slow
