@@ -108,6 +108,10 @@ explain: setup
 # imports the roster (nbgrader's columns: id,first_name,last_name,email); then, after the deadline,
 # nbgrader-collect ZIPS=folder (one <student>.zip each) fills submitted/, and nbgrader-autograde,
 # nbgrader-feedback and nbgrader-export grade, write feedback/ and grades.csv.
+# `make nbgrader-autograde WORKERS=N` (N > 1, on the command line or in the environment) autogrades N
+# students at once with nbgrader's own autograde (python -m autograder.nbgrader.parallel: gradebook.db has
+# one writer, resumable, a failed student stops no other); without WORKERS, or WORKERS=1, it is plain
+# `nbgrader autograde`, one student after another (grade-all's default of 2 workers does not apply).
 .PHONY: nbgrader-setup nbgrader-collect nbgrader-autograde nbgrader-feedback nbgrader-export
 NBGRADER = PATH="$(abspath $(VENV))/bin:$$PATH" $(abspath $(VENV))/bin/nbgrader
 ASSIGNMENT := diffusion
@@ -121,8 +125,10 @@ nbgrader-setup: setup
 nbgrader-collect: setup
 	$(PY) -m kit.nbgrader_collect $(ZIPS)
 
+NBGRADER_WORKERS = $(if $(filter command line environment,$(origin WORKERS)),$(WORKERS),1)
 nbgrader-autograde: setup
-	$(NBGRADER) autograde $(ASSIGNMENT)
+	$(if $(filter-out 1,$(NBGRADER_WORKERS)),PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m \
+		autograder.nbgrader.parallel --workers $(NBGRADER_WORKERS),$(NBGRADER) autograde $(ASSIGNMENT))
 
 # --force: feedback written before the written answers were graded is written again with the TA's points.
 nbgrader-feedback: setup

@@ -15,6 +15,7 @@ socket, and nothing outside its own autograded folder changes. And the standard 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -34,7 +35,7 @@ import pytest
 from assignment_folders import CACHES, ZIP_NAME, collect
 from catalogue.grading import mutated
 from catalogue.mutants import BUGS
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from student_notebooks import corrupt, figure_cells, filled, png_text, write
 
 from kit import PACKAGE, RELEASE_DIR, REPO_ROOT, SOLUTIONS_DIR
@@ -493,6 +494,116 @@ def test_the_feedback_is_written_again_after_a_manual_grade_with_its_points_and_
     assert re.search(r"Score:\s*2\.5\s*/\s*3", re.sub(r"<[^>]+>", " ", html)), "the manual score is not shown"
 
 
+# ------------------------------------------------------------------ nbgrader autograde, in parallel
+PARALLEL = ("solved", "buggy", "corrupted")  # graded again with WORKERS=2, beside BROKEN
+BROKEN = "broken"  # solved, but its package ends the interpreter on import: nbgrader fails it
+SUBMISSION_ROWS = {  # a student's rows of the gradebook, with names in place of nbgrader's uuids
+    "student": "SELECT id, first_name, last_name, email, lms_user_id FROM student WHERE id = ?",
+    "submission": "SELECT timestamp, extension FROM submitted_assignment WHERE student_id = ?",
+    "notebook": "SELECT n.name, sn.flagged, sn.late_submission_penalty FROM submitted_notebook sn "
+    "JOIN notebook n ON sn.notebook_id = n.id JOIN submitted_assignment s ON sn.assignment_id = s.id "
+    "WHERE s.student_id = ?",
+    "grade": "SELECT c.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade FROM grade g "
+    "JOIN base_cell c ON g.cell_id = c.id JOIN submitted_notebook sn ON g.notebook_id = sn.id "
+    "JOIN submitted_assignment s ON sn.assignment_id = s.id WHERE s.student_id = ?",
+    "comment": "SELECT c.name, m.auto_comment, m.manual_comment FROM comment m "
+    "JOIN base_cell c ON m.cell_id = c.id JOIN submitted_notebook sn ON m.notebook_id = sn.id "
+    "JOIN submitted_assignment s ON sn.assignment_id = s.id WHERE s.student_id = ?",
+}
+
+
+def _student_rows(gradebook: Path, student: str) -> dict[str, list[tuple]]:
+    """Table -> ``student``'s rows in ``gradebook``, sorted, every column but nbgrader's uuids."""
+    db = sqlite3.connect(gradebook)
+    try:
+        return {table: sorted(db.execute(query, (student,))) for table, query in SUBMISSION_ROWS.items()}
+    finally:
+        db.close()
+
+
+def _autograde_in_parallel(course: Path) -> subprocess.CompletedProcess:
+    venv = Path(sys.executable).parent.parent
+    return subprocess.run(
+        ["make", "--no-print-directory", f"VENV={venv}", "nbgrader-autograde", "WORKERS=2"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_env(),
+    )
+
+
+@pytest.fixture(scope="module")
+def parallel(course, tmp_path_factory) -> dict:
+    """A copy of the course as it was before autograding (its gradebook without any submission), with the
+    students of PARALLEL and BROKEN in submitted/, through `make nbgrader-autograde WORKERS=2` twice, then
+    plain `nbgrader autograde --student broken` from no submission of BROKEN: the copy, each parallel
+    run's output, the students' rows after the first, BROKEN's after the serial run."""
+    copy = tmp_path_factory.mktemp("parallel") / "course"
+    left_out = {"autograded", "feedback", "submitted", ".nbgrader-parallel", "out"}
+    shutil.copytree(course, copy, ignore=lambda folder, names: left_out if Path(folder) == course else ())
+    with Gradebook(f"sqlite:///{copy / 'gradebook.db'}") as gradebook:
+        for submission in list(gradebook.find_assignment(ASSIGNMENT).submissions):
+            gradebook.remove_submission(ASSIGNMENT, submission.student_id)
+    for student in PARALLEL:
+        shutil.copytree(course / "submitted" / student, copy / "submitted" / student)
+    shutil.copytree(course / "submitted" / "solved", copy / "submitted" / BROKEN)
+    with open(copy / "submitted" / BROKEN / ASSIGNMENT / PACKAGE / "noise_scheduler.py", "a") as handle:
+        handle.write("\nimport os\n\nos._exit(3)  # the kernel dies as it imports the package\n")
+    first = _autograde_in_parallel(copy)
+    rows = {student: _student_rows(copy / "gradebook.db", student) for student in (*PARALLEL, BROKEN)}
+    broken_folder = (copy / "autograded" / BROKEN / ASSIGNMENT).exists()
+    again = _autograde_in_parallel(copy)
+    with Gradebook(f"sqlite:///{copy / 'gradebook.db'}") as gradebook:  # then BROKEN serially, afresh
+        with contextlib.suppress(MissingEntry):  # (the parallel runs may have written none: the test says)
+            gradebook.remove_submission(ASSIGNMENT, BROKEN)
+    venv = Path(sys.executable).parent.parent
+    serial = [str(venv / "bin" / "nbgrader"), "autograde", ASSIGNMENT, "--student", BROKEN]
+    subprocess.run(serial, cwd=copy, capture_output=True, text=True, timeout=900, env=_env())
+    broken = _student_rows(copy / "gradebook.db", BROKEN)
+    return {
+        "course": copy,
+        "first": first,
+        "rows": rows,
+        "broken folder": broken_folder,
+        "again": again,
+        "serial broken": broken,
+    }
+
+
+@pytest.mark.slow
+def test_parallel_autograde_writes_the_gradebook_rows_of_a_serial_run_and_a_broken_student_stops_none(
+    course, parallel
+):
+    first = parallel["first"]
+    log = first.stdout + first.stderr
+    assert first.returncode != 0, "a student failed: make must say so"
+    assert f"{BROKEN}: FAILED" in log and "autograded 3 students, 1 failed" in log, log[-4000:]
+    for student in PARALLEL:
+        assert f"Kernel of {student} fenced:" in log  # every kernel the fenced one
+        assert _student_rows(parallel["course"] / "gradebook.db", student) == _student_rows(
+            course / "gradebook.db", student
+        ), f"{student}'s gradebook rows differ from the serial run's"
+        assert (parallel["course"] / "autograded" / student / ASSIGNMENT / "diffusion.ipynb").is_file()
+    assert parallel["rows"]["solved"]["grade"], "no rows compared"
+    assert not parallel["broken folder"]  # no autograded/broken/diffusion, as nbgrader leaves a failed one
+    assert parallel["rows"][BROKEN] == parallel["serial broken"], "the failed student's rows differ"
+    assert parallel["rows"][BROKEN]["submission"], "nbgrader wrote no row of the failed student"
+
+
+@pytest.mark.slow
+def test_parallel_autograde_resumes_grading_only_the_student_that_failed(parallel):
+    again = parallel["again"]
+    log = again.stdout + again.stderr
+    assert f"4 students in {parallel['course'] / 'submitted'}: 3 autograded before, 1 to autograde" in log, (
+        log
+    )
+    for student in PARALLEL:
+        assert f"Kernel of {student} fenced:" not in log
+        assert _student_rows(parallel["course"] / "gradebook.db", student) == parallel["rows"][student]
+    assert f"{BROKEN}: FAILED" in log and again.returncode != 0
+
+
 # ------------------------------------------------------------------ the fenced kernel, against a hostile
 HOSTILE = "hostile"
 HOSTILE_CODE = """
@@ -713,13 +824,14 @@ def test_nbgraders_student_data_is_never_committed():
             "submitted/a/b",
             "autograded/a/b",
             "feedback/a/b",
+            ".nbgrader-parallel/work/1/gradebook.db",
         ]
         + [".nbgrader.log", "grades.csv", "students.csv"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
     )
-    assert len(ignored.stdout.split()) == 7, ignored.stdout + ignored.stderr
+    assert len(ignored.stdout.split()) == 8, ignored.stdout + ignored.stderr
 
 
 # ---------------------------------------------------------------------------------------- the config

@@ -11,6 +11,10 @@
     notebook_flag      an unreadable notebook kept aside and the released one graded in its place; the
                        notebook's verdict as its first cell, in the log and as formgrader's flag
     export             ``nbgrader export``'s grades.csv with the autograded and the written points apart
+    parallel           ``make nbgrader-autograde WORKERS=N``: nbgrader's autograde of N students at once,
+                       resumable, a failing student stopping no other
+    gradebook_merge    how it keeps one writer: a student's rows autograded on a copy of the gradebook,
+                       merged into ``gradebook.db`` by the driver alone
 
 Nothing here is imported by the grader itself; only ``cells`` runs beside student code.
 """
