@@ -34,6 +34,15 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None when it is missing, unreadable, or not an object."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def task_totals(outcomes: Sequence[Outcome]) -> dict[str, tuple[float, float]]:
     """task -> (points earned, points possible) over ``outcomes``, tasks in their first outcome's order."""
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])

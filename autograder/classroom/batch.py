@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from ..provenance import fingerprints, grader_files, short
-from ..report import failure_results, write_atomically
+from ..report import failure_results, read_json, write_atomically
 from .changes import compare, regrade_labels, task_points, write_report
 from .shards import Shard, shard_record, write_record
 
@@ -145,14 +145,6 @@ def changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
 # ------------------------------------------------------------------------------------ one result
 def result_dir(out: Path, submission: Submission) -> Path:
     return out / "results" / submission.id
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def finished(out: Path, submission: Submission, print_: str, grader: str) -> bool:
@@ -331,7 +323,7 @@ class Interrupted(Exception):
     """SIGINT or SIGTERM: stop handing out work, keep what is finished."""
 
 
-def _interrupt(signum: int, _frame: Any) -> None:
+def raise_interrupted(signum: int, _frame: Any) -> None:
     raise Interrupted(signal.Signals(signum).name)
 
 
@@ -387,7 +379,7 @@ class Batch:
         bar = tqdm(
             total=len(submissions), initial=done, unit="sub", file=sys.stderr, disable=None, smoothing=0.1
         )
-        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
         status = 0
         try:
             status = self._grade(pending, prints, work, bar, book)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..provenance import short
-from ..report import write_atomically
+from ..report import read_json, write_atomically
 
 SHARD_FILE = "shard.json"
 SHARD_FORMAT = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -76,7 +76,7 @@ def shard_record(shard: Shard, prints: dict[str, str], grader: str) -> dict[str,
 
 def write_record(out: Path, record: dict[str, Any]) -> None:
     """``out/shard.json``; ValueError when ``out`` already holds another shard (each needs its own folder)."""
-    previous = _read(out / SHARD_FILE)
+    previous = read_json(out / SHARD_FILE)
     if previous is not None and previous.get("shard") != record["shard"]:
         raise ValueError(
             f"{out} holds shard {previous.get('shard')}, not {record['shard']}: give each shard its own --out"
@@ -84,17 +84,9 @@ def write_record(out: Path, record: dict[str, Any]) -> None:
     write_atomically(out / SHARD_FILE, json.dumps(record, indent=2) + "\n")
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def read_record(folder: Path) -> dict[str, Any]:
     """A shard folder's shard.json; ValueError saying what to run when it is not one."""
-    record = _read(Path(folder) / SHARD_FILE)
+    record = read_json(Path(folder) / SHARD_FILE)
     if record is None or not {"shard", "class", "members", "grader"} <= record.keys():
         raise ValueError(
             f"{folder} is not a shard's folder (no readable {SHARD_FILE}): "

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.classroom.batch import fingerprint
+from autograder.classroom.batch import Interrupted, fingerprint, raise_interrupted
 from autograder.nbgrader.gradebook_merge import MergeRefused, Snapshot, merge, snapshot
 from autograder.report import write_atomically
 
@@ -164,14 +164,6 @@ class Job:
         return f"{STATE}/work/{self.number}/autograded"
 
 
-class Interrupted(Exception):
-    """SIGINT or SIGTERM: stop, keep what is merged."""
-
-
-def _interrupt(signum: int, _frame: Any) -> None:
-    raise Interrupted(signal.Signals(signum).name)
-
-
 @dataclass
 class ParallelAutograde:
     course: Path
@@ -256,7 +248,7 @@ class ParallelAutograde:
             file=sys.stderr,
             flush=True,
         )
-        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._grade(pending, workers)
         except Interrupted as why:
